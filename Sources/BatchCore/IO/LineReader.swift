@@ -1,0 +1,118 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reads a file or standard input line by line through one reused buffer.
+///
+/// Lines are handed out as borrowed byte buffers without their `\n` (and
+/// without a `\r` before it), valid only during the call. Memory is the
+/// buffer, whatever the file's size: the buffer grows only for a line longer
+/// than itself.
+public final class LineReader {
+  /// The name used in messages: the path as given, or `<stdin>`.
+  public let name: String
+  private let fd: Int32
+  private let ownsDescriptor: Bool
+  private var buffer: UnsafeMutableRawBufferPointer
+  private var start = 0
+  private var filled = 0
+  private var isAtEnd = false
+  /// The 1-based number of the last line handed out.
+  public private(set) var lineNumber = 0
+  /// Bytes consumed so far, line endings included.
+  public private(set) var offset = 0
+
+  /// Opens `path` for reading; `-` means standard input.
+  ///
+  /// - Throws: ``ToolError`` with status 66 if the file cannot be opened.
+  public init(path: String, displayName: String? = nil, bufferSize: Int = 1 << 20) throws {
+    if path == "-" {
+      fd = 0
+      ownsDescriptor = false
+      name = displayName ?? "<stdin>"
+    } else {
+      let opened = open(path, O_RDONLY | O_CLOEXEC)
+      guard opened >= 0 else {
+        throw ToolError(.noInput, "cannot read '\(displayName ?? path)': \(String(cString: strerror(errno)))")
+      }
+      fd = opened
+      ownsDescriptor = true
+      name = displayName ?? path
+    }
+    buffer = .allocate(byteCount: bufferSize, alignment: 16)
+  }
+
+  deinit {
+    buffer.deallocate()
+    if ownsDescriptor { close(fd) }
+  }
+
+  /// Calls `body` with each line in turn until the input ends or `body`
+  /// returns false.
+  ///
+  /// - Throws: ``ToolError`` (status 1) on a read error, or what `body` throws.
+  public func forEachLine(_ body: (UnsafeBufferPointer<UInt8>) throws -> Bool) throws {
+    while let line = try nextLine() {
+      if try !body(line) { return }
+    }
+  }
+
+  /// The next line, or nil at the end of the input.
+  public func nextLine() throws -> UnsafeBufferPointer<UInt8>? {
+    while true {
+      let base = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
+      if start < filled, let hit = memchr(base + start, 0x0A, filled - start) {
+        let newline = UnsafeMutablePointer<UInt8>(hit.assumingMemoryBound(to: UInt8.self)) - base
+        var lineEnd = newline
+        if lineEnd > start && base[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+        let line = UnsafeBufferPointer(start: base + start, count: lineEnd - start)
+        offset += newline + 1 - start
+        start = newline + 1
+        lineNumber += 1
+        return line
+      }
+      if isAtEnd {
+        guard start < filled else { return nil }
+        // The last line has no newline.
+        var lineEnd = filled
+        if base[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+        let line = UnsafeBufferPointer(start: base + start, count: lineEnd - start)
+        offset += filled - start
+        start = filled
+        lineNumber += 1
+        return line
+      }
+      try refill()
+    }
+  }
+
+  /// Moves the partial line to the front (growing the buffer if it is full)
+  /// and reads more.
+  private func refill() throws {
+    if start > 0 {
+      let remaining = filled - start
+      if remaining > 0 {
+        memmove(buffer.baseAddress!, buffer.baseAddress! + start, remaining)
+      }
+      filled = remaining
+      start = 0
+    } else if filled == buffer.count {
+      let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: buffer.count * 2, alignment: 16)
+      bigger.copyMemory(from: UnsafeRawBufferPointer(buffer))
+      buffer.deallocate()
+      buffer = bigger
+    }
+    while true {
+      let n = read(fd, buffer.baseAddress! + filled, buffer.count - filled)
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw ToolError(.failure, "cannot read '\(name)': \(String(cString: strerror(errno)))")
+      }
+      if n == 0 { isAtEnd = true }
+      filled += n
+      return
+    }
+  }
+}

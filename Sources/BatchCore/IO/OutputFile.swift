@@ -1,0 +1,155 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A buffered writer over a file descriptor: one `write(2)` per megabyte.
+public final class BufferedWriter {
+  /// The name used in messages.
+  public let name: String
+  let fd: Int32
+  private var buffer: [UInt8] = []
+  private let capacity: Int
+  /// Bytes handed to the writer so far.
+  public private(set) var bytesWritten = 0
+
+  public init(fd: Int32, name: String, capacity: Int = 1 << 20) {
+    self.fd = fd
+    self.name = name
+    self.capacity = capacity
+    buffer.reserveCapacity(capacity + 4096)
+  }
+
+  /// Appends bytes, writing the buffer out when it is full.
+  @inline(__always)
+  public func write(_ bytes: UnsafeBufferPointer<UInt8>) throws {
+    bytesWritten += bytes.count
+    if buffer.count + bytes.count > capacity {
+      try flush()
+      if bytes.count > capacity {
+        try writeOut(UnsafeRawBufferPointer(bytes))
+        return
+      }
+    }
+    buffer.append(contentsOf: bytes)
+  }
+
+  /// Appends the bytes of an array.
+  @inline(__always)
+  public func write(_ bytes: [UInt8]) throws {
+    try bytes.withUnsafeBufferPointer { try write($0) }
+  }
+
+  /// Appends the UTF-8 bytes of `text`.
+  public func write(_ text: String) throws {
+    var text = text
+    try text.withUTF8 { try write($0) }
+  }
+
+  /// Writes out everything buffered.
+  public func flush() throws {
+    guard !buffer.isEmpty else { return }
+    try buffer.withUnsafeBytes { try writeOut($0) }
+    buffer.removeAll(keepingCapacity: true)
+  }
+
+  private func writeOut(_ bytes: UnsafeRawBufferPointer) throws {
+    var offset = 0
+    while offset < bytes.count {
+      let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+      if n < 0 {
+        if errno == EINTR { continue }
+        if errno == EPIPE { exit(141) }  // the reader went away: end quietly
+        throw ToolError(.failure, "cannot write '\(name)': \(String(cString: strerror(errno)))")
+      }
+      offset += n
+    }
+  }
+}
+
+/// A file written whole or not at all: bytes go to a temporary file beside
+/// the target, which replaces the target only on ``commit()``.
+///
+/// A process killed half-way leaves at most a hidden `.name.tmp.*` file,
+/// never a partial target.
+public final class AtomicFile {
+  /// The path of the file being replaced.
+  public let path: String
+  /// The name used in messages.
+  public let displayName: String
+  /// The temporary file that becomes the target on commit.
+  public let temporaryPath: String
+  /// The writer for the new contents.
+  public let writer: BufferedWriter
+  private var isOpen = true
+
+  /// Creates a temporary file in the target's directory.
+  ///
+  /// - Throws: ``ToolError`` if the directory is not writable.
+  public init(path: String, displayName: String? = nil) throws {
+    self.path = path
+    self.displayName = displayName ?? path
+    let (directory, base) = splitPath(path)
+    var template = Array("\(directory)/.\(base).tmp.XXXXXX".utf8CString)
+    let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+    guard fd >= 0 else {
+      throw ToolError(.failure, "cannot write '\(self.displayName)': \(String(cString: strerror(errno)))")
+    }
+    temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    fchmod(fd, 0o644)
+    writer = BufferedWriter(fd: fd, name: self.displayName)
+  }
+
+  deinit {
+    if isOpen { abandon() }
+  }
+
+  /// Flushes, syncs and renames the temporary file onto the target, then
+  /// syncs the directory so that the rename itself survives a crash.
+  public func commit() throws {
+    try writer.flush()
+    guard fsync(writer.fd) == 0 else {
+      throw ToolError(.failure, "cannot write '\(displayName)': \(String(cString: strerror(errno)))")
+    }
+    close(writer.fd)
+    isOpen = false
+    guard rename(temporaryPath, path) == 0 else {
+      let reason = String(cString: strerror(errno))
+      unlink(temporaryPath)
+      throw ToolError(.failure, "cannot write '\(displayName)': \(reason)")
+    }
+    syncDirectory(of: path)
+  }
+
+  /// Deletes the temporary file; the target is left as it was.
+  public func abandon() {
+    guard isOpen else { return }
+    close(writer.fd)
+    unlink(temporaryPath)
+    isOpen = false
+  }
+
+  /// Writes `bytes` to `path` whole or not at all.
+  public static func write(_ bytes: [UInt8], to path: String, displayName: String? = nil) throws {
+    let file = try AtomicFile(path: path, displayName: displayName)
+    try file.writer.write(bytes)
+    try file.commit()
+  }
+}
+
+/// Splits a path into its directory (`.` when none) and its last component.
+func splitPath(_ path: String) -> (directory: String, base: String) {
+  guard let slash = path.lastIndex(of: "/") else { return (".", path) }
+  let directory = String(path[..<slash])
+  return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))
+}
+
+/// Fsyncs the directory that holds `path`, making a rename in it durable.
+func syncDirectory(of path: String) {
+  let fd = open(splitPath(path).directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+  if fd >= 0 {
+    fsync(fd)
+    close(fd)
+  }
+}

@@ -1,0 +1,525 @@
+/// A JSON syntax error at a byte offset of the scanned text.
+public struct JSONSyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
+  /// The 0-based byte offset where the text stops being JSON.
+  public var offset: Int
+  /// What is wrong, lowercase, no full stop.
+  public var reason: String
+
+  public init(offset: Int, reason: String) {
+    self.offset = offset
+    self.reason = reason
+  }
+
+  public var description: String { "\(reason) at byte \(offset + 1)" }
+}
+
+/// The kind of a JSON value, read from its first byte.
+public enum JSONKind: Sendable, Equatable {
+  case object, array, string, number, bool, null
+}
+
+/// A validating scanner over the bytes of one JSON text (one JSONL line).
+///
+/// It never builds a tree: it checks the grammar (RFC 8259, UTF-8 included)
+/// and hands out byte ranges, so that the per-line paths can copy values
+/// through untouched. Offsets are indices into the scanned buffer.
+public struct JSONScanner {
+  /// The scanned bytes; valid for as long as the scanner is used.
+  public let bytes: UnsafeBufferPointer<UInt8>
+  /// The deepest nesting accepted; deeper input is an error, not a crash.
+  public static let maximumDepth = 512
+
+  public init(_ bytes: UnsafeBufferPointer<UInt8>) {
+    self.bytes = bytes
+  }
+
+  @inline(__always) var end: Int { bytes.count }
+
+  @inline(__always) func byte(_ i: Int) -> UInt8 { bytes[i] }
+
+  /// The index of the first byte at or after `i` that is not JSON whitespace.
+  @inline(__always)
+  public func skipWhitespace(_ i: Int) -> Int {
+    var i = i
+    while i < end {
+      let c = bytes[i]
+      if c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 { i += 1 } else { break }
+    }
+    return i
+  }
+
+  /// The kind of the value that starts at `i`, or nil if no value starts there.
+  public func kind(at i: Int) -> JSONKind? {
+    guard i < end else { return nil }
+    switch bytes[i] {
+    case UInt8(ascii: "{"): return .object
+    case UInt8(ascii: "["): return .array
+    case UInt8(ascii: "\""): return .string
+    case UInt8(ascii: "t"), UInt8(ascii: "f"): return .bool
+    case UInt8(ascii: "n"): return .null
+    case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number
+    default: return nil
+    }
+  }
+
+  /// Checks that the whole text is one JSON value, with only whitespace around it.
+  ///
+  /// - Returns: The range of the value, without the surrounding whitespace.
+  /// - Throws: ``JSONSyntaxError`` at the first byte that is not JSON.
+  public func validateDocument() throws -> Range<Int> {
+    let start = skipWhitespace(0)
+    guard start < end else { throw JSONSyntaxError(offset: start, reason: "no JSON value") }
+    let valueEnd = try skipValue(at: start)
+    let trailing = skipWhitespace(valueEnd)
+    guard trailing == end else {
+      throw JSONSyntaxError(offset: trailing, reason: "unexpected text after the JSON value")
+    }
+    return start..<valueEnd
+  }
+
+  /// Validates the value that starts at `i` and returns the index just after it.
+  ///
+  /// - Throws: ``JSONSyntaxError`` if the value is not valid JSON.
+  public func skipValue(at i: Int, depth: Int = 0) throws -> Int {
+    guard i < end else { throw JSONSyntaxError(offset: i, reason: "unexpected end of text") }
+    switch bytes[i] {
+    case UInt8(ascii: "\""):
+      return try skipString(at: i)
+    case UInt8(ascii: "{"):
+      guard depth < Self.maximumDepth else {
+        throw JSONSyntaxError(offset: i, reason: "nesting deeper than \(Self.maximumDepth)")
+      }
+      var j = skipWhitespace(i + 1)
+      if j < end && bytes[j] == UInt8(ascii: "}") { return j + 1 }
+      while true {
+        guard j < end, bytes[j] == UInt8(ascii: "\"") else {
+          throw JSONSyntaxError(offset: j, reason: "expected a string key")
+        }
+        j = skipWhitespace(try skipString(at: j))
+        guard j < end, bytes[j] == UInt8(ascii: ":") else {
+          throw JSONSyntaxError(offset: j, reason: "expected ':'")
+        }
+        j = skipWhitespace(j + 1)
+        j = skipWhitespace(try skipValue(at: j, depth: depth + 1))
+        guard j < end else { throw JSONSyntaxError(offset: j, reason: "unexpected end of text") }
+        if bytes[j] == UInt8(ascii: ",") {
+          j = skipWhitespace(j + 1)
+        } else if bytes[j] == UInt8(ascii: "}") {
+          return j + 1
+        } else {
+          throw JSONSyntaxError(offset: j, reason: "expected ',' or '}'")
+        }
+      }
+    case UInt8(ascii: "["):
+      guard depth < Self.maximumDepth else {
+        throw JSONSyntaxError(offset: i, reason: "nesting deeper than \(Self.maximumDepth)")
+      }
+      var j = skipWhitespace(i + 1)
+      if j < end && bytes[j] == UInt8(ascii: "]") { return j + 1 }
+      while true {
+        j = skipWhitespace(try skipValue(at: j, depth: depth + 1))
+        guard j < end else { throw JSONSyntaxError(offset: j, reason: "unexpected end of text") }
+        if bytes[j] == UInt8(ascii: ",") {
+          j = skipWhitespace(j + 1)
+        } else if bytes[j] == UInt8(ascii: "]") {
+          return j + 1
+        } else {
+          throw JSONSyntaxError(offset: j, reason: "expected ',' or ']'")
+        }
+      }
+    case UInt8(ascii: "t"):
+      return try skipLiteral("true", at: i)
+    case UInt8(ascii: "f"):
+      return try skipLiteral("false", at: i)
+    case UInt8(ascii: "n"):
+      return try skipLiteral("null", at: i)
+    case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+      return try skipNumber(at: i)
+    default:
+      throw JSONSyntaxError(offset: i, reason: "expected a JSON value")
+    }
+  }
+
+  private func skipLiteral(_ literal: StaticString, at i: Int) throws -> Int {
+    let n = literal.utf8CodeUnitCount
+    guard i + n <= end else { throw JSONSyntaxError(offset: i, reason: "expected a JSON value") }
+    let p = literal.utf8Start
+    for k in 0..<n where bytes[i + k] != p[k] {
+      throw JSONSyntaxError(offset: i + k, reason: "expected a JSON value")
+    }
+    return i + n
+  }
+
+  private func skipNumber(at start: Int) throws -> Int {
+    var i = start
+    if bytes[i] == UInt8(ascii: "-") { i += 1 }
+    guard i < end, isDigit(bytes[i]) else {
+      throw JSONSyntaxError(offset: i, reason: "invalid number")
+    }
+    if bytes[i] == UInt8(ascii: "0") {
+      i += 1
+    } else {
+      while i < end && isDigit(bytes[i]) { i += 1 }
+    }
+    if i < end && bytes[i] == UInt8(ascii: ".") {
+      i += 1
+      guard i < end, isDigit(bytes[i]) else {
+        throw JSONSyntaxError(offset: i, reason: "invalid number")
+      }
+      while i < end && isDigit(bytes[i]) { i += 1 }
+    }
+    if i < end && (bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E")) {
+      i += 1
+      if i < end && (bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-")) { i += 1 }
+      guard i < end, isDigit(bytes[i]) else {
+        throw JSONSyntaxError(offset: i, reason: "invalid number")
+      }
+      while i < end && isDigit(bytes[i]) { i += 1 }
+    }
+    return i
+  }
+
+  @inline(__always) private func isDigit(_ c: UInt8) -> Bool {
+    c &- UInt8(ascii: "0") < 10
+  }
+
+  /// Validates the string that starts at `i` (its opening quote) and returns
+  /// the index just after its closing quote.
+  ///
+  /// Checks escapes, `\u` surrogate pairs, raw control characters and UTF-8.
+  public func skipString(at start: Int) throws -> Int {
+    var i = start + 1
+    while i < end {
+      let c = bytes[i]
+      if c == UInt8(ascii: "\"") { return i + 1 }
+      if c == UInt8(ascii: "\\") {
+        i = try skipEscape(at: i)
+      } else if c < 0x20 {
+        throw JSONSyntaxError(offset: i, reason: "control character in string")
+      } else if c < 0x80 {
+        i += 1
+      } else {
+        i = try skipUTF8Sequence(at: i)
+      }
+    }
+    throw JSONSyntaxError(offset: start, reason: "unterminated string")
+  }
+
+  private func skipEscape(at i: Int) throws -> Int {
+    guard i + 1 < end else { throw JSONSyntaxError(offset: i, reason: "unterminated string") }
+    switch bytes[i + 1] {
+    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
+      UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+      return i + 2
+    case UInt8(ascii: "u"):
+      let unit = try hex4(at: i + 2)
+      if unit >= 0xD800 && unit < 0xDC00 {
+        // A high surrogate must be followed by an escaped low surrogate.
+        guard i + 7 < end, bytes[i + 6] == UInt8(ascii: "\\"), bytes[i + 7] == UInt8(ascii: "u")
+        else { throw JSONSyntaxError(offset: i, reason: "unpaired surrogate in \\u escape") }
+        let low = try hex4(at: i + 8)
+        guard low >= 0xDC00 && low < 0xE000 else {
+          throw JSONSyntaxError(offset: i, reason: "unpaired surrogate in \\u escape")
+        }
+        return i + 12
+      }
+      if unit >= 0xDC00 && unit < 0xE000 {
+        throw JSONSyntaxError(offset: i, reason: "unpaired surrogate in \\u escape")
+      }
+      return i + 6
+    default:
+      throw JSONSyntaxError(offset: i, reason: "invalid escape in string")
+    }
+  }
+
+  /// The value of the 4 hex digits at `i`.
+  func hex4(at i: Int) throws -> UInt32 {
+    guard i + 4 <= end else { throw JSONSyntaxError(offset: i, reason: "invalid \\u escape") }
+    var value: UInt32 = 0
+    for k in 0..<4 {
+      let c = bytes[i + k]
+      let digit: UInt8
+      switch c {
+      case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = c - UInt8(ascii: "0")
+      case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = c - UInt8(ascii: "a") + 10
+      case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = c - UInt8(ascii: "A") + 10
+      default: throw JSONSyntaxError(offset: i + k, reason: "invalid \\u escape")
+      }
+      value = value << 4 | UInt32(digit)
+    }
+    return value
+  }
+
+  /// Validates one multi-byte UTF-8 sequence at `i` and returns the index after it.
+  private func skipUTF8Sequence(at i: Int) throws -> Int {
+    let c = bytes[i]
+    let invalid = JSONSyntaxError(offset: i, reason: "invalid UTF-8")
+    @inline(__always) func cont(_ k: Int) throws {
+      guard k < end, bytes[k] & 0xC0 == 0x80 else { throw invalid }
+    }
+    switch c {
+    case 0xC2...0xDF:
+      try cont(i + 1)
+      return i + 2
+    case 0xE0...0xEF:
+      try cont(i + 1)
+      try cont(i + 2)
+      let c1 = bytes[i + 1]
+      if c == 0xE0 && c1 < 0xA0 { throw invalid }  // overlong
+      if c == 0xED && c1 >= 0xA0 { throw invalid }  // surrogate code point
+      return i + 3
+    case 0xF0...0xF4:
+      try cont(i + 1)
+      try cont(i + 2)
+      try cont(i + 3)
+      let c1 = bytes[i + 1]
+      if c == 0xF0 && c1 < 0x90 { throw invalid }  // overlong
+      if c == 0xF4 && c1 >= 0x90 { throw invalid }  // beyond U+10FFFF
+      return i + 4
+    default:
+      throw invalid
+    }
+  }
+
+  // MARK: - Walking containers
+
+  /// Calls `body` with each member of the object at `i`, in order.
+  ///
+  /// The key range excludes the quotes and is still escaped; the value range
+  /// is exact. `body` returns false to stop early.
+  ///
+  /// - Returns: The index just after the object (or where the walk stopped).
+  @discardableResult
+  public func forEachMember(
+    ofObjectAt i: Int, depth: Int = 0,
+    _ body: (_ key: Range<Int>, _ value: Range<Int>) throws -> Bool
+  ) throws -> Int {
+    guard i < end, bytes[i] == UInt8(ascii: "{") else {
+      throw JSONSyntaxError(offset: i, reason: "expected an object")
+    }
+    var j = skipWhitespace(i + 1)
+    if j < end && bytes[j] == UInt8(ascii: "}") { return j + 1 }
+    while true {
+      guard j < end, bytes[j] == UInt8(ascii: "\"") else {
+        throw JSONSyntaxError(offset: j, reason: "expected a string key")
+      }
+      let keyEnd = try skipString(at: j)
+      let key = (j + 1)..<(keyEnd - 1)
+      j = skipWhitespace(keyEnd)
+      guard j < end, bytes[j] == UInt8(ascii: ":") else {
+        throw JSONSyntaxError(offset: j, reason: "expected ':'")
+      }
+      j = skipWhitespace(j + 1)
+      let valueEnd = try skipValue(at: j, depth: depth + 1)
+      if try !body(key, j..<valueEnd) { return valueEnd }
+      j = skipWhitespace(valueEnd)
+      guard j < end else { throw JSONSyntaxError(offset: j, reason: "unexpected end of text") }
+      if bytes[j] == UInt8(ascii: ",") {
+        j = skipWhitespace(j + 1)
+      } else if bytes[j] == UInt8(ascii: "}") {
+        return j + 1
+      } else {
+        throw JSONSyntaxError(offset: j, reason: "expected ',' or '}'")
+      }
+    }
+  }
+
+  /// Calls `body` with the range of each element of the array at `i`, in order.
+  ///
+  /// - Returns: The index just after the array (or where the walk stopped).
+  @discardableResult
+  public func forEachElement(
+    ofArrayAt i: Int, depth: Int = 0, _ body: (_ value: Range<Int>) throws -> Bool
+  ) throws -> Int {
+    guard i < end, bytes[i] == UInt8(ascii: "[") else {
+      throw JSONSyntaxError(offset: i, reason: "expected an array")
+    }
+    var j = skipWhitespace(i + 1)
+    if j < end && bytes[j] == UInt8(ascii: "]") { return j + 1 }
+    while true {
+      let valueEnd = try skipValue(at: j, depth: depth + 1)
+      if try !body(j..<valueEnd) { return valueEnd }
+      j = skipWhitespace(valueEnd)
+      guard j < end else { throw JSONSyntaxError(offset: j, reason: "unexpected end of text") }
+      if bytes[j] == UInt8(ascii: ",") {
+        j = skipWhitespace(j + 1)
+      } else if bytes[j] == UInt8(ascii: "]") {
+        return j + 1
+      } else {
+        throw JSONSyntaxError(offset: j, reason: "expected ',' or ']'")
+      }
+    }
+  }
+
+  /// Whether the escaped key at `range` equals `name` (compared as decoded text).
+  public func key(_ range: Range<Int>, equals name: [UInt8]) -> Bool {
+    if range.count == name.count {
+      var same = true
+      for k in 0..<name.count where bytes[range.lowerBound + k] != name[k] {
+        same = false
+        break
+      }
+      if same { return true }
+    }
+    // Only a key with escapes can spell the same text in other bytes.
+    guard bytes[range].contains(UInt8(ascii: "\\")) else { return false }
+    return decodeString(contents: range) == name
+  }
+
+  /// The value of `name` in the object at `i`: the last member with that key.
+  public func member(_ name: [UInt8], ofObjectAt i: Int) throws -> Range<Int>? {
+    var found: Range<Int>?
+    try forEachMember(ofObjectAt: i) { key, value in
+      if self.key(key, equals: name) { found = value }
+      return true
+    }
+    return found
+  }
+
+  /// The element at `index` of the array at `i`.
+  public func element(_ index: Int, ofArrayAt i: Int) throws -> Range<Int>? {
+    var found: Range<Int>?
+    var n = 0
+    try forEachElement(ofArrayAt: i) { value in
+      if n == index {
+        found = value
+        return false
+      }
+      n += 1
+      return true
+    }
+    return found
+  }
+
+  /// Follows `path` (object keys, or array indices for all-digit parts) from
+  /// the value at `range`.
+  ///
+  /// - Returns: The range of the value found, or nil where a part is missing.
+  public func value(at path: [JSONPathComponent], in range: Range<Int>) throws -> Range<Int>? {
+    var current = range
+    for component in path {
+      switch kind(at: current.lowerBound) {
+      case .object?:
+        guard let next = try member(component.key, ofObjectAt: current.lowerBound) else { return nil }
+        current = next
+      case .array?:
+        guard let index = component.index,
+          let next = try element(index, ofArrayAt: current.lowerBound)
+        else { return nil }
+        current = next
+      default:
+        return nil
+      }
+    }
+    return current
+  }
+
+  // MARK: - Decoding
+
+  /// The decoded UTF-8 bytes of the string whose contents (without quotes)
+  /// are at `range`. The contents must have been validated.
+  public func decodeString(contents range: Range<Int>) -> [UInt8] {
+    var out: [UInt8] = []
+    out.reserveCapacity(range.count)
+    appendDecodedString(contents: range, to: &out)
+    return out
+  }
+
+  /// Appends the decoded UTF-8 bytes of validated string contents to `out`.
+  public func appendDecodedString(contents range: Range<Int>, to out: inout [UInt8]) {
+    var i = range.lowerBound
+    let stop = range.upperBound
+    while i < stop {
+      let c = bytes[i]
+      if c != UInt8(ascii: "\\") {
+        out.append(c)
+        i += 1
+        continue
+      }
+      let e = bytes[i + 1]
+      switch e {
+      case UInt8(ascii: "b"): out.append(0x08); i += 2
+      case UInt8(ascii: "f"): out.append(0x0C); i += 2
+      case UInt8(ascii: "n"): out.append(0x0A); i += 2
+      case UInt8(ascii: "r"): out.append(0x0D); i += 2
+      case UInt8(ascii: "t"): out.append(0x09); i += 2
+      case UInt8(ascii: "u"):
+        var scalar = (try? hex4(at: i + 2)) ?? 0xFFFD
+        i += 6
+        if scalar >= 0xD800 && scalar < 0xDC00, i + 6 <= stop {
+          let low = (try? hex4(at: i + 2)) ?? 0
+          scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+          i += 6
+        }
+        appendUTF8(scalar, to: &out)
+      default:
+        out.append(e)  // \" \\ \/
+        i += 2
+      }
+    }
+  }
+
+  /// The decoded text of the string value at `range` (quotes included).
+  public func string(at range: Range<Int>) -> String? {
+    guard kind(at: range.lowerBound) == .string else { return nil }
+    return String(decoding: decodeString(contents: (range.lowerBound + 1)..<(range.upperBound - 1)), as: UTF8.self)
+  }
+
+  /// The integer value of the number at `range`, if it is an integer that fits.
+  public func integer(at range: Range<Int>) -> Int? {
+    guard kind(at: range.lowerBound) == .number else { return nil }
+    var value = 0
+    var i = range.lowerBound
+    let negative = bytes[i] == UInt8(ascii: "-")
+    if negative { i += 1 }
+    while i < range.upperBound {
+      let d = bytes[i] &- UInt8(ascii: "0")
+      guard d < 10 else { return nil }
+      let (m, o1) = value.multipliedReportingOverflow(by: 10)
+      let (a, o2) = m.addingReportingOverflow(Int(d))
+      if o1 || o2 { return nil }
+      value = a
+      i += 1
+    }
+    return negative ? -value : value
+  }
+}
+
+/// Appends the UTF-8 encoding of a Unicode scalar value.
+@inline(__always)
+func appendUTF8(_ scalar: UInt32, to out: inout [UInt8]) {
+  switch scalar {
+  case 0..<0x80:
+    out.append(UInt8(scalar))
+  case 0x80..<0x800:
+    out.append(UInt8(0xC0 | (scalar >> 6)))
+    out.append(UInt8(0x80 | (scalar & 0x3F)))
+  case 0x800..<0x10000:
+    out.append(UInt8(0xE0 | (scalar >> 12)))
+    out.append(UInt8(0x80 | ((scalar >> 6) & 0x3F)))
+    out.append(UInt8(0x80 | (scalar & 0x3F)))
+  default:
+    out.append(UInt8(0xF0 | (scalar >> 18)))
+    out.append(UInt8(0x80 | ((scalar >> 12) & 0x3F)))
+    out.append(UInt8(0x80 | ((scalar >> 6) & 0x3F)))
+    out.append(UInt8(0x80 | (scalar & 0x3F)))
+  }
+}
+
+/// One part of a dotted path: an object key, which may also index an array.
+public struct JSONPathComponent: Sendable, Equatable {
+  /// The key's UTF-8 bytes.
+  public var key: [UInt8]
+  /// The array index the part spells, when it is made of digits.
+  public var index: Int?
+
+  public init(_ text: Substring) {
+    key = Array(text.utf8)
+    index = !text.isEmpty && text.allSatisfy(\.isASCII) && text.allSatisfy(\.isNumber) ? Int(text) : nil
+  }
+
+  /// Splits a dotted path (`origin.country`, `tags.0`) into its parts.
+  public static func parse(_ path: String) -> [JSONPathComponent] {
+    path.split(separator: ".", omittingEmptySubsequences: false).map(JSONPathComponent.init)
+  }
+}

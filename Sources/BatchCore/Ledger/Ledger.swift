@@ -1,0 +1,228 @@
+import Foundation
+
+/// The run's ledger, `status.json`: what was prepared, uploaded, created,
+/// finished, downloaded and deleted.
+///
+/// It extends the article's status file: each entry keeps the article's
+/// `input_filename`, `batch_id`, `status`, `errors` and `output_filenames`,
+/// and adds what a crash-safe run needs (intents, digests, counts). Each
+/// field has one writer: the tool named in its comment.
+public struct Ledger: Codable, Sendable, Equatable {
+  /// The ledger's format version.
+  public var batchline = 1
+  /// A random id for this run, put in every batch's metadata (prepare).
+  public var runId: String
+  /// When prepare made the run, in Unix seconds (prepare).
+  public var createdAt: Int
+  /// The API base URL the run talks to, set by the first tool that calls it.
+  public var baseUrl: String?
+  /// The Batch API endpoint of every request (prepare).
+  public var endpoint: String
+  /// The field the answer goes into (prepare).
+  public var outputField: String
+  /// The items file and its line count (prepare).
+  public var items: ItemsRecord
+  /// Enqueued-token limits per model, configured or learned (create).
+  public var tokenLimits: [String: Int]?
+  /// The request files, in order (prepare adds round 1; retry adds rounds).
+  public var files: [RequestFileRecord]
+
+  public init(
+    runId: String, createdAt: Int, endpoint: String, outputField: String,
+    items: ItemsRecord, files: [RequestFileRecord]
+  ) {
+    self.runId = runId
+    self.createdAt = createdAt
+    self.endpoint = endpoint
+    self.outputField = outputField
+    self.items = items
+    self.files = files
+  }
+}
+
+/// The items a run was prepared from.
+public struct ItemsRecord: Codable, Sendable, Equatable {
+  /// The items file's name inside the run directory.
+  public var path: String
+  /// Its number of lines (items).
+  public var count: Int
+  /// Its size in bytes.
+  public var bytes: Int
+}
+
+/// One request file and everything that happened to it.
+public struct RequestFileRecord: Codable, Sendable, Equatable {
+  /// The local file and its remote copy (prepare; upload sets `remote`).
+  public var inputFilename: InputFile
+  /// 1 for the first submission; retries add rounds (prepare, retry).
+  public var round: Int
+  /// The model every request of the file asks for (prepare).
+  public var model: String
+  /// The estimated input tokens of the file's requests (prepare).
+  public var estimatedInputTokens: Int
+  /// The most output tokens the requests may produce, from `max_tokens` (prepare).
+  public var maxOutputTokens: Int?
+  /// Set just before the create call, so that a crash can be reconciled (create).
+  public var createStartedAt: Int?
+  /// The batch (create).
+  public var batchId: String?
+  /// Batches made for this file earlier and given up on (create).
+  public var previousBatches: [PreviousBatch]?
+  /// The batch's last known status (wait).
+  public var status: String?
+  /// The batch's request counts (wait).
+  public var requestCounts: Counts?
+  /// The batch's validation errors (wait).
+  public var errors: [BatchErrorRecord]?
+  /// The batch's token usage, when the server reports it (wait).
+  public var usage: UsageRecord?
+  /// Seconds spent validating, in progress and finalizing (wait).
+  public var timings: Timings?
+  /// The result files (wait sets `remote`; download sets `local`).
+  public var outputFilenames: OutputFiles?
+  /// Whether sort has put the result files in input order (sort).
+  public var sorted: Bool?
+
+  public init(inputFilename: InputFile, round: Int, model: String, estimatedInputTokens: Int, maxOutputTokens: Int?) {
+    self.inputFilename = inputFilename
+    self.round = round
+    self.model = model
+    self.estimatedInputTokens = estimatedInputTokens
+    self.maxOutputTokens = maxOutputTokens
+  }
+}
+
+/// A request file, local and remote.
+public struct InputFile: Codable, Sendable, Equatable {
+  /// The file name in `in/` (`batch_001.jsonl`).
+  public var local: String
+  /// Its number of requests.
+  public var requests: Int
+  /// Its size in bytes, exactly as uploaded.
+  public var bytes: Int
+  /// The SHA-256 of its bytes, in hex, recorded before upload (upload).
+  public var sha256: String?
+  /// Set just before the upload call (upload).
+  public var uploadStartedAt: Int?
+  /// The remote file id (upload).
+  public var remote: String?
+  /// Whether the remote file was deleted (cleanup).
+  public var isRemoteDeleted: Bool?
+}
+
+/// The output and error files of a batch.
+public struct OutputFiles: Codable, Sendable, Equatable {
+  /// Successful requests.
+  public var ok: ResultFile
+  /// Failed requests.
+  public var failed: ResultFile
+}
+
+/// One result file, remote and local.
+public struct ResultFile: Codable, Sendable, Equatable {
+  /// The remote file id, nil when the batch has no such file (wait).
+  public var remote: String?
+  /// The file name in `out/` once downloaded (download).
+  public var local: String?
+  /// Its size in bytes once downloaded (download).
+  public var bytes: Int?
+  /// Its number of lines once downloaded (download).
+  public var lines: Int?
+  /// Whether the remote file was deleted (cleanup).
+  public var isRemoteDeleted: Bool?
+
+  public init(remote: String?) {
+    self.remote = remote
+  }
+}
+
+/// A batch that was replaced by a new one for the same file.
+public struct PreviousBatch: Codable, Sendable, Equatable {
+  public var batchId: String
+  public var status: String
+  public var reason: String?
+}
+
+/// Request counts as the server reports them.
+public struct Counts: Codable, Sendable, Equatable {
+  public var total: Int
+  public var completed: Int
+  public var failed: Int
+
+  public init(total: Int, completed: Int, failed: Int) {
+    self.total = total
+    self.completed = completed
+    self.failed = failed
+  }
+}
+
+/// One validation error of a failed batch.
+public struct BatchErrorRecord: Codable, Sendable, Equatable {
+  public var code: String?
+  public var message: String?
+  public var param: String?
+  public var line: Int?
+
+  public init(code: String?, message: String?, param: String?, line: Int?) {
+    self.code = code
+    self.message = message
+    self.param = param
+    self.line = line
+  }
+}
+
+/// Token usage as the batch object reports it.
+public struct UsageRecord: Codable, Sendable, Equatable {
+  public var inputTokens: Int
+  public var cachedTokens: Int
+  public var outputTokens: Int
+  public var reasoningTokens: Int
+
+  public init(inputTokens: Int, cachedTokens: Int, outputTokens: Int, reasoningTokens: Int) {
+    self.inputTokens = inputTokens
+    self.cachedTokens = cachedTokens
+    self.outputTokens = outputTokens
+    self.reasoningTokens = reasoningTokens
+  }
+}
+
+/// How long a batch spent in each phase, in seconds.
+public struct Timings: Codable, Sendable, Equatable {
+  public var validating: Int?
+  public var inProgress: Int?
+  public var finalizing: Int?
+
+  public init(validating: Int?, inProgress: Int?, finalizing: Int?) {
+    self.validating = validating
+    self.inProgress = inProgress
+    self.finalizing = finalizing
+  }
+}
+
+extension RequestFileRecord {
+  /// Whether the batch reached a state it will not leave.
+  public var isTerminal: Bool {
+    guard let status else { return false }
+    return ["completed", "failed", "expired", "cancelled"].contains(status)
+  }
+
+  /// Whether a paid call may be under way or its outcome unknown: an intent
+  /// without a result, or a batch that has not finished.
+  public var isInFlight: Bool {
+    if inputFilename.uploadStartedAt != nil && inputFilename.remote == nil { return true }
+    if createStartedAt != nil && batchId == nil { return true }
+    return batchId != nil && !isTerminal
+  }
+
+  /// Whether every result file the batch has is on disk.
+  public var isDownloaded: Bool {
+    guard isTerminal, let files = outputFilenames else { return false }
+    return (files.ok.remote == nil || files.ok.local != nil)
+      && (files.failed.remote == nil || files.failed.local != nil)
+  }
+
+  /// The base name of the file without `.jsonl` (`batch_001`).
+  public var stem: String {
+    String(inputFilename.local.dropLast(".jsonl".count))
+  }
+}

@@ -1,0 +1,173 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// A run directory (`batch/` by default) and the files in it.
+public struct RunDirectory: Sendable {
+  /// The directory as given, used in every message.
+  public let path: String
+
+  public init(_ path: String) {
+    var trimmed = path
+    while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
+    self.path = trimmed
+  }
+
+  public var ledgerPath: String { file("status.json") }
+  public var itemsPath: String { file("items.jsonl") }
+  public var promptPath: String { file("prompt.json") }
+  public var classifiedPath: String { file("items_classified.jsonl") }
+  public var inDirectory: String { file("in") }
+  public var outDirectory: String { file("out") }
+  /// An optional price table that overrides the bundled one.
+  public var pricesPath: String { file("prices.json") }
+
+  /// The path of `name` inside the run directory.
+  public func file(_ name: String) -> String { "\(path)/\(name)" }
+
+  /// The path of a request file in `in/`.
+  public func requestPath(_ local: String) -> String { "\(inDirectory)/\(local)" }
+
+  /// The path of a result file in `out/`.
+  public func resultPath(_ local: String) -> String { "\(outDirectory)/\(local)" }
+
+  /// Creates `in/` and `out/` if they are missing.
+  public func makeSubdirectories() throws {
+    for directory in [path, inDirectory, outDirectory] {
+      if mkdir(directory, 0o755) != 0 && errno != EEXIST {
+        throw ToolError(.failure, "cannot create '\(directory)': \(String(cString: strerror(errno)))")
+      }
+    }
+  }
+
+  // MARK: - The ledger
+
+  /// Whether `status.json` exists.
+  public var hasLedger: Bool { access(ledgerPath, F_OK) == 0 }
+
+  /// Reads the ledger.
+  ///
+  /// - Throws: ``ToolError`` 66 if it is missing, 65 if it is damaged (it
+  ///   is then left untouched for a person to look at).
+  public func loadLedger() throws -> Ledger {
+    guard let data = FileManager.default.contents(atPath: ledgerPath) else {
+      throw ToolError(.noInput, "cannot read '\(ledgerPath)': No such file; run batch-prepare first")
+    }
+    do {
+      return try Self.decoder.decode(Ledger.self, from: data)
+    } catch {
+      throw ToolError(.dataError, "'\(ledgerPath)' is damaged (\(describe(error))); it was left as it is")
+    }
+  }
+
+  /// Reads the ledger, lets `body` change it, and writes it back whole if it
+  /// changed, all under an exclusive lock so that tools running at once
+  /// cannot lose each other's changes.
+  @discardableResult
+  public func updateLedger<T>(_ body: (inout Ledger) throws -> T) throws -> T {
+    let lock = try FileLock(path: path, exclusive: true, wait: true)
+    defer { lock.release() }
+    var ledger = try loadLedger()
+    let before = ledger
+    let result = try body(&ledger)
+    if ledger != before { try writeLedgerUnlocked(ledger) }
+    return result
+  }
+
+  /// Replaces the ledger with `ledger` (prepare starts a new run with it).
+  public func replaceLedger(_ ledger: Ledger) throws {
+    let lock = try FileLock(path: path, exclusive: true, wait: true)
+    defer { lock.release() }
+    try writeLedgerUnlocked(ledger)
+  }
+
+  private func writeLedgerUnlocked(_ ledger: Ledger) throws {
+    var data = try Self.encoder.encode(ledger)
+    data.append(0x0A)
+    try AtomicFile.write([UInt8](data), to: ledgerPath)
+  }
+
+  /// Takes the run's tool lock, so that two tools that call the API never
+  /// work on the same run at once (which could pay twice).
+  ///
+  /// - Throws: ``ToolError`` 75 if another tool holds it.
+  public func lockRun() throws -> FileLock {
+    let lockPath = file(".batchline.lock")
+    let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+    guard fd >= 0 else {
+      throw ToolError(.failure, "cannot open '\(lockPath)': \(String(cString: strerror(errno)))")
+    }
+    close(fd)
+    guard let lock = try? FileLock(path: lockPath, exclusive: true, wait: false) else {
+      throw ToolError(.tryAgainLater, "another batchline tool is working on '\(path)'; try again when it ends")
+    }
+    return lock
+  }
+
+  static let encoder: JSONEncoder = {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    return encoder
+  }()
+
+  static let decoder: JSONDecoder = {
+    let decoder = JSONDecoder()
+    decoder.keyDecodingStrategy = .convertFromSnakeCase
+    return decoder
+  }()
+}
+
+/// An advisory `flock(2)` lock on a file or directory, released on close.
+public final class FileLock {
+  private var fd: Int32
+
+  /// Locks `path`.
+  ///
+  /// - Parameters:
+  ///   - exclusive: An exclusive lock, or a shared one.
+  ///   - wait: Whether to wait for the lock, or fail at once.
+  public init(path: String, exclusive: Bool, wait: Bool) throws {
+    fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else {
+      throw ToolError(.failure, "cannot open '\(path)': \(String(cString: strerror(errno)))")
+    }
+    var operation = exclusive ? LOCK_EX : LOCK_SH
+    if !wait { operation |= LOCK_NB }
+    while flock(fd, operation) != 0 {
+      if errno == EINTR { continue }
+      let reason = String(cString: strerror(errno))
+      close(fd)
+      fd = -1
+      throw ToolError(.tryAgainLater, "cannot lock '\(path)': \(reason)")
+    }
+  }
+
+  /// Releases the lock.
+  public func release() {
+    if fd >= 0 {
+      close(fd)
+      fd = -1
+    }
+  }
+
+  deinit { release() }
+}
+
+/// A short description of a decoding error, without Foundation's noise.
+func describe(_ error: Error) -> String {
+  switch error {
+  case DecodingError.dataCorrupted(let context):
+    return context.debugDescription.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "."))
+  case DecodingError.keyNotFound(let key, _):
+    return "'\(key.stringValue)' is missing"
+  case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+    let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+    return "'\(path)' has the wrong type"
+  default:
+    return "\(error)"
+  }
+}

@@ -1,0 +1,310 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// The limits a request file must keep, as the server counts them.
+public struct FileLimits: Sendable {
+  /// Requests per file.
+  public var requests = 50_000
+  /// Bytes per file, exactly as uploaded. 200 MB is 200,000,000 or
+  /// 209,715,200 bytes depending on whom one asks: the smaller is safe.
+  public var bytes = 200_000_000
+  /// Embedding inputs per file, summed over the requests.
+  public var embeddingInputs = 50_000
+
+  public init() {}
+}
+
+/// What `batch-prepare` is asked to do.
+public struct PrepareOptions: Sendable {
+  /// The run directory.
+  public var run: RunDirectory
+  /// The items: a path, `-` for standard input, or nil for `items.jsonl`.
+  public var items: String?
+  /// The most the run may cost, in USD, by the high estimate.
+  public var maxCost: Double?
+  /// The file limits (smaller in tests).
+  public var limits = FileLimits()
+
+  public init(run: RunDirectory, items: String? = nil, maxCost: Double? = nil) {
+    self.run = run
+    self.items = items
+    self.maxCost = maxCost
+  }
+}
+
+/// Turns the items and the template into request files and a new ledger.
+///
+/// Nothing is replaced unless every item renders: the request files are
+/// written to temporary files and renamed into `in/` at the end, and the
+/// ledger last. A run whose request files come out byte for byte the same
+/// keeps its ledger, so rerunning prepare never starts a new paid run.
+///
+/// - Throws: ``ToolError``: 65 for bad items or template (`file:line:`),
+///   66 for a missing file, 1 when the old run still has batches in flight.
+public func prepareRun(_ options: PrepareOptions) throws {
+  let run = options.run
+  let template = try Template.load(path: run.promptPath)
+  try run.makeSubdirectories()
+
+  let fromStdin = options.items == "-"
+  let itemsPath = options.items.flatMap { $0 == "-" ? nil : $0 } ?? run.itemsPath
+  let reader = try LineReader(path: fromStdin ? "-" : itemsPath)
+  // Items from a pipe are kept, since merge reads them again.
+  let itemsCopy = fromStdin ? try AtomicFile(path: run.itemsPath) : nil
+  let itemsName = fromStdin ? "<stdin>" : itemsPath
+
+  var writer = RequestFileWriter(run: run, limits: options.limits, endpoint: template.url)
+  var duplicates = template.customIDTemplate == nil ? nil : DuplicateFinder()
+  var line: [UInt8] = []
+  line.reserveCapacity(1 << 16)
+  var count = 0
+  do {
+    while let item = try reader.nextLine() {
+      if let itemsCopy {
+        try itemsCopy.writer.write(item)
+        try itemsCopy.writer.write([0x0A])
+      }
+      let number = reader.lineNumber
+      if number == 1 && item.starts(with: [0xEF, 0xBB, 0xBF]) {
+        throw ToolError.dataError("\(itemsName):1: byte-order mark at the start of the file (save it as UTF-8 without BOM)")
+      }
+      line.removeAll(keepingCapacity: true)
+      let request: RenderedRequest
+      do {
+        request = try template.render(item: item, lineNumber: number, into: &line)
+      } catch let error as ItemError {
+        throw ToolError.dataError("\(itemsName):\(number): \(error.message)")
+      }
+      duplicates?.add(request.customID, line: number)
+      try writer.add(line, request, itemLine: number, itemsName: itemsName)
+      count += 1
+    }
+    guard count > 0 else { throw ToolError.dataError("\(itemsName): no items (the file is empty)") }
+    if var finder = duplicates, let (first, second) = try finder.firstDuplicate(template: template, itemsPath: fromStdin ? nil : itemsPath, copy: itemsCopy) {
+      let id = String(decoding: first.id, as: UTF8.self)
+      throw ToolError.dataError("\(itemsName):\(second): duplicate custom_id '\(id)' (first on line \(first.line))")
+    }
+    try writer.finish()
+  } catch {
+    writer.abandon()
+    itemsCopy?.abandon()
+    throw error
+  }
+
+  let files = writer.records(maxOutputTokens: template.maxOutputTokens)
+  let estimate = CostEstimate(files: files, prices: try PriceTable.load(run: run))
+
+  // A rerun that produces the same files keeps the run as it is.
+  if let old = try? run.loadLedger(), old.endpoint == template.url, old.outputField == template.outputField,
+    old.items.count == count, writer.matches(old.files.filter { $0.round == 1 })
+  {
+    writer.abandon()
+    if let itemsCopy { try itemsCopy.commit() }
+    Diagnostics.note("\(run.path): the request files are unchanged; the run goes on as recorded")
+    return
+  }
+  if run.hasLedger {
+    let old: Ledger
+    do {
+      old = try run.loadLedger()
+    } catch {
+      writer.abandon()
+      itemsCopy?.abandon()
+      throw error
+    }
+    let busy = old.files.filter { $0.isInFlight || ($0.isTerminal && !$0.isDownloaded) }
+    if !busy.isEmpty {
+      writer.abandon()
+      itemsCopy?.abandon()
+      throw ToolError(
+        .failure,
+        "'\(run.ledgerPath)' has \(busy.count) batch\(busy.count == 1 ? "" : "es") not finished or not downloaded; "
+          + "finish the run with make merged, or remove the file to abandon it")
+    }
+  }
+  if let maxCost = options.maxCost, estimate.high > maxCost {
+    writer.abandon()
+    itemsCopy?.abandon()
+    throw ToolError(
+      .dataError,
+      String(format: "the estimated cost, up to %.2f USD, is over the limit of %.2f USD (--max-cost)", estimate.high, maxCost))
+  }
+
+  try writer.commit()
+  if let itemsCopy { try itemsCopy.commit() }
+  removeStaleFiles(run: run, keeping: Set(files.map(\.inputFilename.local)))
+  let ledger = Ledger(
+    runId: newRunID(), createdAt: Int(Date().timeIntervalSince1970), endpoint: template.url,
+    outputField: template.outputField,
+    items: ItemsRecord(path: "items.jsonl", count: count, bytes: reader.offset),
+    files: files)
+  try run.replaceLedger(ledger)
+  Diagnostics.note(estimate.summary(requests: count, files: files))
+}
+
+/// Removes request files of an earlier run and every result file.
+private func removeStaleFiles(run: RunDirectory, keeping: Set<String>) {
+  let fm = FileManager.default
+  for name in (try? fm.contentsOfDirectory(atPath: run.inDirectory)) ?? []
+  where name.hasPrefix("batch_") && name.hasSuffix(".jsonl") && !keeping.contains(name) {
+    unlink(run.requestPath(name))
+  }
+  for name in (try? fm.contentsOfDirectory(atPath: run.outDirectory)) ?? []
+  where name.hasPrefix("batch_") && name.hasSuffix(".jsonl") {
+    unlink(run.resultPath(name))
+  }
+}
+
+/// A random run id: `run-` and 16 hex digits.
+func newRunID() -> String {
+  var generator = SystemRandomNumberGenerator()
+  return "run-" + String(generator.next() as UInt64, radix: 16).leftPadded(to: 16)
+}
+
+extension String {
+  func leftPadded(to width: Int, with pad: Character = "0") -> String {
+    count >= width ? self : String(repeating: pad, count: width - count) + self
+  }
+}
+
+/// Writes request lines into numbered files, starting a new file at each limit.
+struct RequestFileWriter {
+  let run: RunDirectory
+  let limits: FileLimits
+  let endpoint: String
+  var firstNumber = 1
+  var round = 1
+  private(set) var files: [(record: InputFile, model: String, tokens: Int, file: AtomicFile)] = []
+  private var current: AtomicFile?
+  private var requests = 0
+  private var bytes = 0
+  private var inputs = 0
+  private var tokens = 0
+  private var model = ""
+
+  init(run: RunDirectory, limits: FileLimits, endpoint: String) {
+    self.run = run
+    self.limits = limits
+    self.endpoint = endpoint
+  }
+
+  /// Adds one request line, starting a new file when the line would pass a
+  /// limit or asks for another model.
+  mutating func add(_ line: [UInt8], _ request: RenderedRequest, itemLine: Int, itemsName: String) throws {
+    guard line.count <= limits.bytes else {
+      throw ToolError.dataError("\(itemsName):\(itemLine): the request is \(line.count) bytes, over the \(limits.bytes)-byte file limit")
+    }
+    if request.embeddingInputs > limits.embeddingInputs {
+      throw ToolError.dataError("\(itemsName):\(itemLine): \(request.embeddingInputs) embedding inputs, over the limit of \(limits.embeddingInputs) per file")
+    }
+    let requestModel = request.model ?? ""
+    if current == nil || requests + 1 > limits.requests || bytes + line.count > limits.bytes
+      || (endpoint == "/v1/embeddings" && inputs + request.embeddingInputs > limits.embeddingInputs)
+      || requestModel != model
+    {
+      try startFile(model: requestModel)
+    }
+    try current!.writer.write(line)
+    requests += 1
+    bytes += line.count
+    inputs += request.embeddingInputs
+    tokens += request.estimatedTokens
+  }
+
+  private mutating func startFile(model newModel: String) throws {
+    closeCurrent()
+    let name = "batch_" + String(firstNumber + files.count).leftPadded(to: 3) + ".jsonl"
+    current = try AtomicFile(path: run.requestPath(name))
+    files.append((InputFile(local: name, requests: 0, bytes: 0), newModel, 0, current!))
+    requests = 0
+    bytes = 0
+    inputs = 0
+    tokens = 0
+    model = newModel
+  }
+
+  private mutating func closeCurrent() {
+    guard current != nil, !files.isEmpty else { return }
+    files[files.count - 1].record.requests = requests
+    files[files.count - 1].record.bytes = bytes
+    files[files.count - 1].tokens = tokens
+  }
+
+  /// Records the counts of the last file.
+  mutating func finish() throws {
+    closeCurrent()
+    for file in files { try file.file.writer.flush() }
+  }
+
+  /// Whether the files written equal `old` (names, counts and bytes on disk).
+  func matches(_ old: [RequestFileRecord]) -> Bool {
+    guard old.count == files.count else { return false }
+    for (file, record) in zip(files, old) {
+      guard file.record.local == record.inputFilename.local, file.record.requests == record.inputFilename.requests,
+        file.record.bytes == record.inputFilename.bytes, file.model == record.model,
+        filesEqual(file.file.temporaryPath, run.requestPath(record.inputFilename.local))
+      else { return false }
+    }
+    return true
+  }
+
+  /// Renames every file into place.
+  func commit() throws {
+    for file in files { try file.file.commit() }
+  }
+
+  /// Deletes every temporary file.
+  func abandon() {
+    for file in files { file.file.abandon() }
+  }
+
+  /// The ledger entries of the files written.
+  func records(maxOutputTokens: Int?) -> [RequestFileRecord] {
+    files.map {
+      RequestFileRecord(
+        inputFilename: $0.record, round: round, model: $0.model, estimatedInputTokens: $0.tokens,
+        maxOutputTokens: maxOutputTokens)
+    }
+  }
+}
+
+/// Whether two files have the same bytes.
+func filesEqual(_ a: String, _ b: String) -> Bool {
+  let x = open(a, O_RDONLY | O_CLOEXEC)
+  let y = open(b, O_RDONLY | O_CLOEXEC)
+  defer {
+    if x >= 0 { close(x) }
+    if y >= 0 { close(y) }
+  }
+  guard x >= 0, y >= 0 else { return false }
+  let size = 1 << 16
+  var left = [UInt8](repeating: 0, count: size)
+  var right = [UInt8](repeating: 0, count: size)
+  while true {
+    let n = readFully(x, &left)
+    let m = readFully(y, &right)
+    guard n == m, n >= 0 else { return false }
+    if n == 0 { return true }
+    if memcmp(left, right, n) != 0 { return false }
+  }
+}
+
+/// Reads until `buffer` is full or the file ends; -1 on an error.
+func readFully(_ fd: Int32, _ buffer: inout [UInt8]) -> Int {
+  var filled = 0
+  let count = buffer.count
+  while filled < count {
+    let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, count - filled) }
+    if n < 0 {
+      if errno == EINTR { continue }
+      return -1
+    }
+    if n == 0 { break }
+    filled += n
+  }
+  return filled
+}

@@ -1,0 +1,100 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// The exit statuses every tool uses, after sysexits(3).
+public enum ExitStatus: Int32, Sendable {
+  case success = 0
+  case failure = 1
+  case usage = 64
+  case dataError = 65
+  case noInput = 66
+  case tryAgainLater = 75
+  case keyRefused = 77
+  case configuration = 78
+}
+
+/// An error that a tool reports on one line of standard error before exiting.
+public struct ToolError: Error, Sendable, CustomStringConvertible {
+  public var status: ExitStatus
+  public var message: String
+
+  public init(_ status: ExitStatus, _ message: String) {
+    self.status = status
+    self.message = message
+  }
+
+  public var description: String { message }
+
+  /// Thrown to print the tool's usage line and exit 64.
+  public static func usage(_ message: String = "") -> ToolError {
+    ToolError(.usage, message)
+  }
+
+  public static func dataError(_ message: String) -> ToolError { ToolError(.dataError, message) }
+  public static func noInput(_ message: String) -> ToolError { ToolError(.noInput, message) }
+}
+
+/// The version every tool reports with `--version`.
+public let batchlineVersion = "0.1.0"
+
+/// The shared front end of the eight tools.
+public enum Tool {
+  /// Runs `body` with the tool's arguments, then exits.
+  ///
+  /// `--help` prints `manual` to standard output and exits 0; `--version`
+  /// prints the version. A thrown ``ToolError`` is printed as
+  /// `name: message` and exits with its status; a usage error also prints
+  /// the usage line. Any other error exits 1.
+  ///
+  /// - Parameters:
+  ///   - name: The tool's name, as in its messages (`batch-sort`).
+  ///   - manual: The tool's manual: usage line first, then what it reads,
+  ///     writes and its exit statuses.
+  ///   - body: The work, given the arguments without the program name.
+  public static func run(
+    name: String, manual: String, _ body: @escaping @Sendable ([String]) async throws -> Void
+  ) async -> Never {
+    Diagnostics.toolName = name
+    // A closed pipe ends a tool quietly, as it ends cat.
+    signal(SIGPIPE, SIG_DFL)
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    if arguments.contains("--help") || arguments.contains("-h") {
+      FileHandle.standardOutput.writeAll(manual.hasSuffix("\n") ? manual : manual + "\n")
+      exit(ExitStatus.success.rawValue)
+    }
+    if arguments.contains("--version") {
+      FileHandle.standardOutput.writeAll("\(name) \(batchlineVersion)\n")
+      exit(ExitStatus.success.rawValue)
+    }
+    do {
+      try await body(arguments)
+      exit(ExitStatus.success.rawValue)
+    } catch let error as ToolError {
+      if error.status == .usage {
+        if !error.message.isEmpty { Diagnostics.error(error.message) }
+        let usage = manual.split(separator: "\n").first { $0.hasPrefix("usage:") } ?? "usage: \(name)"
+        Diagnostics.write(usage + "\n")
+      } else {
+        Diagnostics.error(error.message)
+      }
+      exit(error.status.rawValue)
+    } catch is CancellationError {
+      Diagnostics.error("interrupted")
+      exit(130)
+    } catch {
+      Diagnostics.error("\(error)")
+      exit(ExitStatus.failure.rawValue)
+    }
+  }
+}
+
+extension FileHandle {
+  /// Writes all of `text`, ignoring errors (used for stdout messages only).
+  func writeAll(_ text: String) {
+    try? write(contentsOf: Data(text.utf8))
+  }
+}

@@ -1,0 +1,2 @@
+import BatchCore
+await Tool.run(name: "batch-wait", manual: "usage: batch-wait [dir]") { _ in throw ToolError(.failure, "not built yet") }
