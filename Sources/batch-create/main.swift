@@ -1,2 +1,28 @@
 import BatchCore
-await Tool.run(name: "batch-create", manual: "usage: batch-create [dir]") { _ in throw ToolError(.failure, "not built yet") }
+
+let manual = """
+  batch-create - create one batch per uploaded request file
+
+  usage: batch-create [--token-limit N] [--poll SECONDS] [dir]
+
+  Creates a batch (POST /v1/batches, window 24h) for every uploaded file in
+  dir/status.json that has none, tagged with the run, file and digest in
+  its metadata, and waits until each has passed validation. Batches go in
+  only while the model's enqueued input tokens stay under its limit (given
+  with --token-limit or TOKEN_LIMIT, or learned from a refusal); a batch
+  refused for that limit is made again when capacity frees. A create cut
+  off by a crash is found in the batch list and adopted, never repeated.
+  --poll (or POLL) caps the pause between polls. The directory defaults
+  to "batch".
+
+  Exit status: 0 done, 64 usage, 66 files not uploaded, 75 network
+  trouble (run again), 77 key refused, 78 no key or a bad setting.
+  """
+
+await Tool.run(name: "batch-create", manual: manual) { arguments in
+  let parsed = try Arguments(arguments, valued: ["--token-limit", "--poll"], maxOperands: 1)
+  var options = CreateOptions(run: parsed.run)
+  if let limit = try parsed.number("--token-limit") ?? environmentNumber("TOKEN_LIMIT") { options.tokenLimit = Int(limit) }
+  options.poll = try parsed.number("--poll") ?? environmentNumber("POLL") ?? 60
+  try await createRun(options)
+}

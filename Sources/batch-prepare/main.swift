@@ -4,13 +4,18 @@ let manual = """
   batch-prepare - turn items and a template into Batch API request files
 
   usage: batch-prepare [--max-cost USD] [dir [items]]
+         batch-prepare --retry [dir]
 
   Reads dir/prompt.json and the items: dir/items.jsonl, the file given, or
   standard input for "-" (kept as dir/items.jsonl, which merge reads again).
   Writes dir/in/batch_NNN.jsonl, split at 50,000 requests and 200 MB, and a
   new dir/status.json, and prints the request count and the estimated cost.
   --max-cost (or MAX_COST) refuses a run estimated above that many USD. A
-  rerun whose request files come out the same keeps the run as it is. The
+  rerun whose request files come out the same keeps the run as it is.
+
+  --retry writes the requests whose failure can be retried (429, 5xx,
+  expired, cancelled, never run) into new request files that continue the
+  numbering, as the run's next round; make retry carries them through. The
   directory defaults to "batch".
 
   Exit status: 0 done, 64 usage, 65 bad items, template or cost over the
@@ -18,7 +23,12 @@ let manual = """
   """
 
 await Tool.run(name: "batch-prepare", manual: manual) { arguments in
-  let parsed = try Arguments(arguments, valued: ["--max-cost"], maxOperands: 2)
+  let parsed = try Arguments(arguments, valued: ["--max-cost"], flags: ["--retry"], maxOperands: 2)
+  if parsed.flags.contains("--retry") {
+    guard parsed.operands.count <= 1 else { throw ToolError.usage("--retry takes only the directory") }
+    try prepareRetry(parsed.run)
+    return
+  }
   let operands = parsed.operands == ["-"] ? ["batch", "-"] : parsed.operands
   var options = PrepareOptions(run: RunDirectory(operands.first ?? "batch"), items: operands.dropFirst().first)
   options.maxCost = try parsed.number("--max-cost") ?? environmentNumber("MAX_COST")

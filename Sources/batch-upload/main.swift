@@ -1,2 +1,23 @@
 import BatchCore
-await Tool.run(name: "batch-upload", manual: "usage: batch-upload [dir]") { _ in throw ToolError(.failure, "not built yet") }
+
+let manual = """
+  batch-upload - upload each request file to the Files API
+
+  usage: batch-upload [dir]
+
+  Uploads every dir/in/batch_NNN.jsonl that dir/status.json records as not
+  uploaded (POST /v1/files, purpose "batch"), four at a time, streaming
+  each from disk, and records its file id. An upload cut off by a crash or
+  a lost answer is found again on the server and adopted, never repeated.
+  Needs OPENAI_API_KEY; OPENAI_BASE_URL picks the server. The directory
+  defaults to "batch".
+
+  Exit status: 0 done, 64 usage, 65 a request file changed since prepare,
+  66 missing file, 75 network trouble (run again), 77 key refused, 78 no
+  key or a bad setting.
+  """
+
+await Tool.run(name: "batch-upload", manual: manual) { arguments in
+  let parsed = try Arguments(arguments, maxOperands: 1)
+  try await uploadRun(parsed.run)
+}

@@ -1,2 +1,32 @@
 import BatchCore
-await Tool.run(name: "batch-wait", manual: "usage: batch-wait [dir]") { _ in throw ToolError(.failure, "not built yet") }
+
+let manual = """
+  batch-wait - wait until every batch has finished
+
+  usage: batch-wait [--once] [--poll SECONDS] [dir]
+         batch-wait --status [dir]
+
+  Polls each unfinished batch of dir/status.json (GET /v1/batches/ID) and
+  records its status, request counts, errors, usage and result file ids,
+  until every batch is completed, failed, expired or cancelled. Progress
+  goes to standard error: live lines on a terminal (NO_COLOR honoured),
+  timestamped lines when something changes elsewhere. The pause between
+  polls grows while nothing changes, up to --poll (or POLL, default 60)
+  seconds. --once polls once. --status prints a summary of the run from
+  status.json alone (no key needed) and exits. The directory defaults to
+  "batch".
+
+  Exit status: 0 every batch finished, 64 usage, 66 a file has no batch,
+  75 batches still running with --once, or network trouble (run again),
+  77 key refused, 78 no key or a bad setting.
+  """
+
+await Tool.run(name: "batch-wait", manual: manual) { arguments in
+  let parsed = try Arguments(arguments, valued: ["--poll"], flags: ["--once", "--status"], maxOperands: 1)
+  if parsed.flags.contains("--status") {
+    print(try statusSummary(parsed.run), terminator: "")
+    return
+  }
+  let poll = try parsed.number("--poll") ?? environmentNumber("POLL") ?? 60
+  try await waitRun(WaitOptions(run: parsed.run, poll: poll, once: parsed.flags.contains("--once")))
+}

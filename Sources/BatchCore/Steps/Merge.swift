@@ -39,21 +39,9 @@ public struct MergeReport: Sendable {
 public func mergeRun(_ options: MergeOptions) throws -> MergeReport {
   let run = options.run
   let ledger = try run.loadLedger()
-  for file in ledger.files where file.round == 1 || file.batchId != nil {
-    guard file.isDownloaded else {
-      throw ToolError.noInput("the results of in/\(file.inputFilename.local) are not downloaded yet; run make merged")
-    }
-    guard file.sorted == true else {
-      throw ToolError.noInput("the results of in/\(file.inputFilename.local) are not sorted yet; run batch-sort")
-    }
-  }
   let prices = try PriceTable.load(run: run)
-  let rounds = Dictionary(grouping: ledger.files.filter { $0.round == 1 || $0.batchId != nil }, by: \.round)
-    .sorted { $0.key < $1.key }
-    .map { RoundCursor(run: run, files: $0.value) }
-  guard let first = rounds.first, first.round == 1 else {
-    throw ToolError.dataError("'\(run.ledgerPath)' has no first-round request files")
-  }
+  let rounds = try RoundCursor.rounds(of: ledger, in: run)
+  let first = rounds[0]
 
   let items = try LineReader(path: run.file(ledger.items.path))
   let toStdout = options.output == "-"
@@ -70,11 +58,7 @@ public func mergeRun(_ options: MergeOptions) throws -> MergeReport {
       guard let id = try first.nextRequestID() else {
         throw ToolError.dataError("\(run.itemsPath):\(items.lineNumber): more items than requests; run batch-prepare again")
       }
-      var outcome: Outcome?
-      for cursor in rounds {
-        guard let result = try cursor.outcome(for: id) else { continue }
-        if case .answer = outcome {} else { outcome = result }
-      }
+      let outcome = try Outcome.resolve(id, in: rounds)
       line.removeAll(keepingCapacity: true)
       guard let end = objectEnd(item) else {
         throw ToolError.dataError("\(run.itemsPath):\(items.lineNumber): not a JSON object; items changed since prepare")
@@ -165,6 +149,17 @@ enum Outcome {
   /// The answer as compact JSON, the model that gave it, and its tokens.
   case answer([UInt8], model: String, TokenTally)
   case failure(FailureRecord)
+
+  /// The result of request `id` over every round: an answer from any round
+  /// wins; otherwise the latest round's error.
+  static func resolve(_ id: [UInt8], in rounds: [RoundCursor]) throws -> Outcome? {
+    var outcome: Outcome?
+    for cursor in rounds {
+      guard let result = try cursor.outcome(for: id) else { continue }
+      if case .answer = outcome {} else { outcome = result }
+    }
+    return outcome
+  }
 }
 
 /// A failed request: what `<field>_error` holds.
@@ -219,15 +214,42 @@ final class RoundCursor {
   private var answers: PeekingReader?
   private var errors: PeekingReader?
   private var pendingID: [UInt8]?
-  private var endpoint = ""
+  private let endpoint: String
   private var missingCode = "request_not_run"
   private var missingMessage: String?
+  /// Whether ``lastRequestLine`` keeps each request line (for retry).
+  var keepsLines = false
+  /// The request line last read, when ``keepsLines`` is set.
+  private(set) var lastRequestLine: [UInt8] = []
+  /// The request file being read.
+  var currentFile: RequestFileRecord? { fileIndex >= 0 && fileIndex < files.count ? files[fileIndex] : nil }
 
-  init(run: RunDirectory, files: [RequestFileRecord]) {
+  /// One cursor per round, first round first, once every round's results
+  /// are downloaded and sorted.
+  ///
+  /// - Throws: ``ToolError`` 66 when some are not.
+  static func rounds(of ledger: Ledger, in run: RunDirectory) throws -> [RoundCursor] {
+    for file in ledger.files {
+      guard file.isDownloaded else {
+        throw ToolError.noInput("the results of in/\(file.inputFilename.local) are not downloaded yet; run make merged")
+      }
+      guard file.sorted == true else {
+        throw ToolError.noInput("the results of in/\(file.inputFilename.local) are not sorted yet; run batch-sort")
+      }
+    }
+    let rounds = Dictionary(grouping: ledger.files, by: \.round).sorted { $0.key < $1.key }
+      .map { RoundCursor(run: run, files: $0.value, endpoint: ledger.endpoint) }
+    guard let first = rounds.first, first.round == 1 else {
+      throw ToolError.dataError("'\(run.ledgerPath)' has no first-round request files")
+    }
+    return rounds
+  }
+
+  init(run: RunDirectory, files: [RequestFileRecord], endpoint: String) {
     self.run = run
     self.files = files
     self.round = files.first?.round ?? 0
-    if let ledger = try? run.loadLedger() { endpoint = ledger.endpoint }
+    self.endpoint = endpoint
   }
 
   /// The id of the next request of the round, or nil after the last.
@@ -241,6 +263,7 @@ final class RoundCursor {
         guard let range = try ResultLine.customID(of: line) else {
           throw ToolError.dataError("\(requests.name):\(requests.lineNumber): no custom_id")
         }
+        if keepsLines { lastRequestLine = Array(line) }
         return JSONScanner(line).decodeString(contents: range)
       }
       guard try openNextFile() else { return nil }

@@ -1,0 +1,125 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// The few file operations the API client needs, on file descriptors, in
+/// bounded memory: uploads and downloads of 200 MB must not grow the heap.
+enum APIFileIO {
+  /// The size of one read while copying.
+  static let chunkSize = 1 << 20
+
+  /// The text of an `errno` value.
+  static func reason(_ code: Int32) -> String { String(cString: strerror(code)) }
+
+  /// Opens `path` for reading.
+  ///
+  /// - Throws: ``ToolError`` `.noInput` naming the file.
+  static func openForReading(_ path: String) throws -> Int32 {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw ToolError(.noInput, "cannot read '\(path)': \(reason(errno))") }
+    return fd
+  }
+
+  /// Creates `path`, which must not exist, for writing with mode 0600.
+  ///
+  /// - Throws: ``ToolError`` `.failure` naming the file.
+  static func createExclusive(_ path: String) throws -> Int32 {
+    let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { throw ToolError(.failure, "cannot write '\(path)': \(reason(errno))") }
+    return fd
+  }
+
+  /// Writes all of `bytes` to `fd`.
+  static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+    var offset = 0
+    while offset < bytes.count {
+      let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw ToolError(.failure, "cannot write '\(path)': \(reason(errno))")
+      }
+      offset += n
+    }
+  }
+
+  /// Writes all of `data` to `fd`.
+  static func writeAll(_ fd: Int32, _ data: Data, path: String) throws {
+    try data.withUnsafeBytes { try writeAll(fd, $0, path: path) }
+  }
+
+  /// Copies everything readable from `source` to `destination`, a chunk at a time.
+  ///
+  /// - Returns: The number of bytes copied.
+  static func copyContents(from source: Int32, sourcePath: String, to destination: Int32, destinationPath: String)
+    throws -> Int64
+  {
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
+    defer { buffer.deallocate() }
+    var total: Int64 = 0
+    while true {
+      let n = read(source, buffer.baseAddress!, chunkSize)
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw ToolError(.noInput, "cannot read '\(sourcePath)': \(reason(errno))")
+      }
+      if n == 0 { return total }
+      try writeAll(destination, UnsafeRawBufferPointer(rebasing: buffer[0..<n]), path: destinationPath)
+      total += Int64(n)
+    }
+  }
+
+  /// Copies the file `source` to `destination`, replacing it, and syncs it.
+  static func copy(from source: String, to destination: String) throws {
+    let input = try openForReading(source)
+    defer { close(input) }
+    let output = open(destination, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard output >= 0 else { throw ToolError(.failure, "cannot write '\(destination)': \(reason(errno))") }
+    defer { close(output) }
+    _ = try copyContents(from: input, sourcePath: source, to: output, destinationPath: destination)
+    guard fsync(output) == 0 else { throw ToolError(.failure, "cannot write '\(destination)': \(reason(errno))") }
+  }
+
+  /// The size of the file at `path`, or `nil` when it cannot be read.
+  static func size(_ path: String) -> Int64? {
+    var info = stat()
+    return stat(path, &info) == 0 ? Int64(info.st_size) : nil
+  }
+
+  /// At most `limit` bytes from the start of the file at `path` (for error bodies).
+  static func prefix(of path: String, limit: Int) -> Data {
+    guard let handle = FileHandle(forReadingAtPath: path) else { return Data() }
+    defer { try? handle.close() }
+    return (try? handle.read(upToCount: limit)) ?? Data()
+  }
+
+  /// Flushes the file at `path` to disk.
+  static func sync(_ path: String) throws {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw ToolError(.failure, "cannot write '\(path)': \(reason(errno))") }
+    defer { close(fd) }
+    guard fsync(fd) == 0 else { throw ToolError(.failure, "cannot write '\(path)': \(reason(errno))") }
+  }
+
+  /// Renames `source` onto `destination` atomically, then syncs the directory
+  /// so that the rename survives a crash.
+  static func replace(_ destination: String, with source: String) throws {
+    guard rename(source, destination) == 0 else {
+      throw ToolError(.failure, "cannot write '\(destination)': \(reason(errno))")
+    }
+    let directory = (destination as NSString).deletingLastPathComponent
+    let fd = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    if fd >= 0 {
+      // Best effort: some file systems refuse fsync on a directory.
+      _ = fsync(fd)
+      close(fd)
+    }
+  }
+
+  /// Removes the file at `path` if it exists.
+  static func remove(_ path: String) {
+    unlink(path)
+  }
+}

@@ -1,0 +1,123 @@
+import Foundation
+
+/// A run directory opened by a tool that calls the API: the ledger checked,
+/// the client made from the environment, and the run's tool lock held.
+public struct RemoteRun: Sendable {
+  public let run: RunDirectory
+  public let client: OpenAIClient
+  /// Held for as long as the tool runs.
+  private let lock: LockHolder
+
+  /// Seconds of slack for clocks that disagree when listing back in time.
+  static let clockSlack = 3600
+
+  /// Opens `run` for a tool that calls the API.
+  ///
+  /// The checks come in the order a user can act on them: the ledger (66),
+  /// the key (78), the base URL the run was made against (78), and another
+  /// tool on the same run (75).
+  public static func open(_ run: RunDirectory, environment: [String: String] = ProcessInfo.processInfo.environment)
+    throws -> RemoteRun
+  {
+    _ = try run.loadLedger()
+    let client = try OpenAIClient.fromEnvironment(environment)
+    let lock = try run.lockRun()
+    let remote = RemoteRun(run: run, client: client, lock: LockHolder(lock))
+    try remote.checkBaseURL()
+    return remote
+  }
+
+  /// The base URL as the ledger records it.
+  var baseURL: String {
+    var text = client.configuration.baseURL.absoluteString
+    while text.hasSuffix("/") { text.removeLast() }
+    return text
+  }
+
+  /// Records the base URL on first use, and refuses to mix two servers in
+  /// one run (the demo's emulator and the real API, say).
+  private func checkBaseURL() throws {
+    let url = baseURL
+    try run.updateLedger { ledger in
+      if let recorded = ledger.baseUrl, recorded != url {
+        let started = ledger.files.contains { $0.inputFilename.remote != nil || $0.batchId != nil }
+        if started {
+          throw ToolError(
+            .configuration,
+            "'\(run.ledgerPath)' belongs to a run against '\(recorded)', not '\(url)'; "
+              + "set OPENAI_BASE_URL=\(recorded) to finish it, or run make clean to start over")
+        }
+      }
+      ledger.baseUrl = url
+    }
+  }
+
+  /// The ledger as it is now.
+  func ledger() throws -> Ledger { try run.loadLedger() }
+
+  /// Changes the ledger entry of the request file named `local`.
+  func updateFile(_ local: String, _ body: (inout RequestFileRecord) -> Void) throws {
+    try run.updateLedger { ledger in
+      if let n = ledger.files.firstIndex(where: { $0.inputFilename.local == local }) {
+        body(&ledger.files[n])
+      }
+    }
+  }
+
+  /// The name a request file gets on the server: unique to the run, so
+  /// that an upload interrupted by a crash can be found again.
+  static func remoteName(runId: String, local: String) -> String {
+    "batchline-\(runId)-\(local)"
+  }
+
+  /// Runs `body` on each element with at most `limit` running at once.
+  static func concurrently<T: Sendable>(
+    _ elements: [T], limit: Int, _ body: @escaping @Sendable (T) async throws -> Void
+  ) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      var iterator = elements.makeIterator()
+      for _ in 0..<max(1, limit) {
+        guard let next = iterator.next() else { break }
+        group.addTask { try await body(next) }
+      }
+      while try await group.next() != nil {
+        if let next = iterator.next() { group.addTask { try await body(next) } }
+      }
+    }
+  }
+
+  /// How long to look for a just-made file or batch that the server may not
+  /// list yet (lists are eventually consistent).
+  static func visibilityWait(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Double {
+    environment["BATCHLINE_VISIBILITY_WAIT"].flatMap(Double.init) ?? 30
+  }
+
+  /// Seconds since 1970, now.
+  static var now: Int { Int(Date().timeIntervalSince1970) }
+}
+
+/// Keeps a lock alive for as long as its holder is referenced.
+final class LockHolder: @unchecked Sendable {
+  let lock: FileLock
+  init(_ lock: FileLock) { self.lock = lock }
+}
+
+/// Sleeps for `seconds`, throwing if the task is cancelled.
+func pause(_ seconds: Double) async throws {
+  guard seconds > 0 else { return }
+  try await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
+}
+
+extension APIError {
+  /// The tool error for this API error, with the operation named.
+  var asToolError: ToolError { toolError() }
+}
+
+/// Runs an API call, turning API errors into tool errors.
+func calling<T>(_ body: () async throws -> T) async throws -> T {
+  do {
+    return try await body()
+  } catch let error as APIError {
+    throw error.asToolError
+  }
+}

@@ -1,0 +1,91 @@
+import Foundation
+
+/// Uploads every request file that has no remote copy yet, a few at once.
+///
+/// Each upload is preceded by an intent in the ledger. After a crash, or an
+/// upload whose answer was lost, the file is looked for on the server by its
+/// run-unique name and adopted, so a request file is never uploaded twice.
+///
+/// - Throws: ``ToolError``: 66 for a missing file, 65 for a request file
+///   changed since prepare, 75 for network trouble, 77 for a refused key.
+public func uploadRun(_ run: RunDirectory) async throws {
+  let remote = try RemoteRun.open(run)
+  let ledger = try remote.ledger()
+  let pending = ledger.files.filter { $0.inputFilename.remote == nil }
+  try await RemoteRun.concurrently(pending, limit: 4) { file in
+    try await remote.upload(file, ledger: ledger)
+  }
+}
+
+extension RemoteRun {
+  /// Uploads one request file, or adopts the copy an interrupted upload left.
+  func upload(_ file: RequestFileRecord, ledger: Ledger) async throws {
+    let local = file.inputFilename.local
+    let path = run.requestPath(local)
+    let name = Self.remoteName(runId: ledger.runId, local: local)
+    let digest = try SHA256.hexDigest(ofFile: path)
+    if let recorded = file.inputFilename.sha256, recorded != digest {
+      throw ToolError.dataError("'\(path)' changed since it was prepared; run batch-prepare again")
+    }
+    let bytes = file.inputFilename.bytes
+    guard FileManager.default.fileExists(atPath: path) else {
+      throw ToolError.noInput("cannot read '\(path)': No such file or directory")
+    }
+    if file.inputFilename.uploadStartedAt != nil,
+      let found = try await findUpload(named: name, bytes: bytes, since: ledger.createdAt, wait: Self.visibilityWait())
+    {
+      try record(found, for: local)
+      Diagnostics.note("in/\(local): adopted \(found.id), uploaded before an interruption")
+      return
+    }
+    try updateFile(local) {
+      $0.inputFilename.sha256 = digest
+      $0.inputFilename.uploadStartedAt = Self.now
+    }
+    do {
+      let object = try await client.uploadFile(at: path, filename: name, purpose: client.profile.uploadPurpose)
+      try record(object, for: local)
+    } catch let error as APIError where error.outcomeUnknown {
+      Diagnostics.note("POST /v1/files for in/\(local): \(error.summary); looking for the upload before trying again")
+      if let found = try await findUpload(named: name, bytes: bytes, since: ledger.createdAt, wait: Self.visibilityWait()) {
+        try record(found, for: local)
+        return
+      }
+      throw ToolError(
+        .tryAgainLater,
+        "POST /v1/files for in/\(local): \(error.summary), and the upload is not listed yet; run again to check")
+    } catch let error as APIError {
+      throw error.asToolError
+    }
+  }
+
+  private func record(_ object: FileObject, for local: String) throws {
+    try OpenAIClient.validateID(object.id, kind: "file")
+    try updateFile(local) { $0.inputFilename.remote = object.id }
+  }
+
+  /// Looks for an upload of this run's file on the server, waiting up to
+  /// `wait` seconds for a just-made file to be listed. Extra copies (from
+  /// earlier crashes) are deleted.
+  func findUpload(named name: String, bytes: Int, since runStart: Int, wait: Double) async throws -> FileObject? {
+    let deadline = Date().addingTimeInterval(wait)
+    while true {
+      let files = try await calling {
+        try await client.allFiles(purpose: client.profile.uploadPurpose) {
+          ($0.createdAt ?? Int.max) < runStart - Self.clockSlack
+        }
+      }
+      let matches = files.filter { $0.filename == name && ($0.bytes == nil || $0.bytes == Int64(bytes)) }
+        .sorted { ($0.createdAt ?? 0, $0.id) < ($1.createdAt ?? 0, $1.id) }
+      if let keep = matches.first {
+        for extra in matches.dropFirst() {
+          _ = try? await client.deleteFile(id: extra.id)
+          Diagnostics.note("deleted \(extra.id), a second copy of '\(name)'")
+        }
+        return keep
+      }
+      if Date() >= deadline { return nil }
+      try await pause(min(2, max(0.2, wait / 10)))
+    }
+  }
+}
