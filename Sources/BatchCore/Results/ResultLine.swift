@@ -9,10 +9,16 @@ struct ResultLine {
   var customID: Range<Int>?
   var response: Range<Int>?
   var error: Range<Int>?
+  /// The HTTP status of the request, when there is a response.
+  private(set) var statusCode: Int?
+  /// The response body, when there is one.
+  private(set) var body: Range<Int>?
 
   private static let customIDKey = Array("custom_id".utf8)
   private static let responseKey = Array("response".utf8)
   private static let errorKey = Array("error".utf8)
+  private static let statusCodeKey = Array("status_code".utf8)
+  private static let bodyKey = Array("body".utf8)
 
   /// Parses the top level of a line.
   ///
@@ -40,6 +46,21 @@ struct ResultLine {
     self.customID = id
     self.response = response
     self.error = error
+    // One walk over the response finds the status and the body.
+    if let response, scanner.kind(at: response.lowerBound) == .object {
+      var status: Int?
+      var body: Range<Int>?
+      try scanner.forEachMember(ofObjectAt: response.lowerBound) { key, value in
+        if scanner.key(key, equals: Self.statusCodeKey) {
+          status = scanner.integer(at: value)
+        } else if scanner.key(key, equals: Self.bodyKey) {
+          body = value
+        }
+        return true
+      }
+      self.statusCode = status
+      self.body = body
+    }
   }
 
   /// Only the `custom_id`, found without looking at the rest of the line
@@ -60,20 +81,6 @@ struct ResultLine {
   /// The decoded `custom_id`.
   var decodedCustomID: [UInt8]? {
     customID.map { scanner.decodeString(contents: $0) }
-  }
-
-  /// The HTTP status of the request, when there is a response.
-  var statusCode: Int? {
-    guard let response, scanner.kind(at: response.lowerBound) == .object,
-      let code = try? scanner.member(Array("status_code".utf8), ofObjectAt: response.lowerBound)
-    else { return nil }
-    return scanner.integer(at: code)
-  }
-
-  /// The response body, when there is one.
-  var body: Range<Int>? {
-    guard let response, scanner.kind(at: response.lowerBound) == .object else { return nil }
-    return try? scanner.member(Array("body".utf8), ofObjectAt: response.lowerBound)
   }
 
   /// Whether the line is a success: status 200 and no error.

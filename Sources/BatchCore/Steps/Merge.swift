@@ -278,12 +278,10 @@ final class RoundCursor {
       pendingID = nil
     }
     if let line = try answers?.take(id) {
-      let s = line.scanner
       if line.isSuccess, let body = line.body {
-        var answer: [UInt8] = []
-        try Answer.append(endpoint: endpoint, s, body: body, to: &answer)
-        let model = Answer.model(s, body: body).map { String(decoding: s.decodeString(contents: $0), as: UTF8.self) }
-        return .answer(answer, model: model ?? files[fileIndex].model, Answer.usage(s, body: body))
+        let answer = try Answer(endpoint: endpoint, line.scanner, body: body)
+        let model = answer.model.map { String(decoding: line.scanner.decodeString(contents: $0), as: UTF8.self) }
+        return .answer(answer.json, model: model ?? files[fileIndex].model, answer.tally)
       }
       return .failure(failure(from: line))
     }
@@ -318,12 +316,11 @@ final class RoundCursor {
     if record.message.isEmpty {
       JSONWriter.appendEscaped("request failed with HTTP \(record.status.map(String.init) ?? "error")".utf8, to: &record.message)
     }
-    if let body = line.body {
-      let tally = Answer.usage(s, body: body)
-      if tally.input + tally.output > 0 {
-        record.tally = tally
-        record.model = Answer.model(s, body: body).map { String(decoding: s.decodeString(contents: $0), as: UTF8.self) }
-      }
+    if let body = line.body, let answer = try? Answer(endpoint: "", s, body: body),
+      answer.tally.input + answer.tally.output > 0
+    {
+      record.tally = answer.tally
+      record.model = answer.model.map { String(decoding: s.decodeString(contents: $0), as: UTF8.self) }
     }
     return record
   }
@@ -352,10 +349,13 @@ final class RoundCursor {
 }
 
 /// A line reader that can look at its next line before taking it.
+///
+/// The line stays in the reader's buffer until it is taken: nothing is
+/// copied, since each reader has a buffer of its own.
 final class PeekingReader {
   private let reader: LineReader
-  private var current: [UInt8]?
-  private var currentID: [UInt8]?
+  private var current: UnsafeBufferPointer<UInt8>?
+  private var currentID: Range<Int>?
 
   init(path: String) throws {
     reader = try LineReader(path: path)
@@ -365,36 +365,27 @@ final class PeekingReader {
   func take(_ id: [UInt8]) throws -> ResultLine? {
     if current == nil {
       guard let line = try reader.nextLine() else { return nil }
-      current = Array(line)
-      currentID = try current!.withUnsafeBufferPointer { buffer in
-        guard let range = try ResultLine.customID(of: buffer) else { return nil }
-        return JSONScanner(buffer).decodeString(contents: range)
+      current = line
+      do {
+        currentID = try ResultLine.customID(of: line)
+      } catch let error as JSONSyntaxError {
+        throw ToolError.dataError("\(reader.name):\(reader.lineNumber): not valid JSON: \(error.reason)")
       }
     }
-    guard currentID == id, let bytes = current else { return nil }
+    guard let line = current, let range = currentID, sameID(line, range, id) else { return nil }
     current = nil
-    return try ResultLine(storage: bytes)
-  }
-}
-
-extension ResultLine {
-  /// Parses a line held in an array, keeping the array alive with the scanner.
-  init(storage: [UInt8]) throws {
-    let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: storage.count)
-    _ = buffer.initialize(from: storage)
-    ResultLineStorage.keep(buffer)
-    try self.init(UnsafeBufferPointer(buffer))
-  }
-}
-
-/// Holds the bytes of the result line being merged (one at a time).
-enum ResultLineStorage {
-  nonisolated(unsafe) private static var held: [UnsafeMutableBufferPointer<UInt8>] = []
-
-  static func keep(_ buffer: UnsafeMutableBufferPointer<UInt8>) {
-    if held.count >= 4 {
-      held.removeFirst().deallocate()
+    do {
+      return try ResultLine(line)
+    } catch let error as JSONSyntaxError {
+      throw ToolError.dataError("\(reader.name):\(reader.lineNumber): not valid JSON: \(error.reason)")
     }
-    held.append(buffer)
+  }
+
+  /// Whether the escaped id at `range` of `line` spells `id`.
+  private func sameID(_ line: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ id: [UInt8]) -> Bool {
+    let raw = UnsafeBufferPointer(rebasing: line[range])
+    if raw.count == id.count && raw.elementsEqual(id) { return true }
+    guard raw.contains(UInt8(ascii: "\\")) else { return false }
+    return JSONScanner(line).decodeString(contents: range) == id
   }
 }
