@@ -10,7 +10,8 @@ let manual = """
   standard input for "-" (kept as dir/items.jsonl, which merge reads again).
   Writes dir/in/batch_NNN.jsonl, split at 50,000 requests and 200 MB, and a
   new dir/status.json, and prints the request count and the estimated cost.
-  --max-cost (or MAX_COST) refuses a run estimated above that many USD. A
+  --max-cost (or MAX_COST) refuses a run estimated above that many USD.
+  BATCHLINE_MAX_REQUESTS and BATCHLINE_MAX_BYTES make the files smaller. A
   rerun whose request files come out the same keeps the run as it is.
 
   --retry writes the requests whose failure can be retried (429, 5xx,
@@ -26,11 +27,12 @@ await Tool.run(name: "batch-prepare", manual: manual) { arguments in
   let parsed = try Arguments(arguments, valued: ["--max-cost"], flags: ["--retry"], maxOperands: 2)
   if parsed.flags.contains("--retry") {
     guard parsed.operands.count <= 1 else { throw ToolError.usage("--retry takes only the directory") }
-    try prepareRetry(parsed.run)
+    try prepareRetry(parsed.run, limits: FileLimits.fromEnvironment())
     return
   }
   let operands = parsed.operands == ["-"] ? ["batch", "-"] : parsed.operands
   var options = PrepareOptions(run: RunDirectory(operands.first ?? "batch"), items: operands.dropFirst().first)
   options.maxCost = try parsed.number("--max-cost") ?? environmentNumber("MAX_COST")
+  options.limits = try FileLimits.fromEnvironment()
   try prepareRun(options)
 }

@@ -97,7 +97,7 @@ public struct APIConfiguration: Sendable {
   /// `AZURE_OPENAI_API_KEY` (or `OPENAI_API_KEY`) and `OPENAI_API_VERSION`
   /// (`v1` selects the unversioned `/openai/v1` API). Groq reads
   /// `GROQ_API_KEY` (or `OPENAI_API_KEY`). `BATCHLINE_HTTP_TIMEOUT` sets the
-  /// idle timeout of JSON calls in whole seconds.
+  /// idle timeout of every call, transfers included, in whole seconds.
   ///
   /// - Parameter env: The environment; the process's by default.
   /// - Returns: The configuration.
@@ -181,17 +181,21 @@ public struct APIConfiguration: Sendable {
     }
 
     var requestTimeout = 60
+    var transferTimeout = 300
     if let text = value("BATCHLINE_HTTP_TIMEOUT") {
       guard let seconds = Int(text), seconds >= 1 else {
         throw ToolError(.configuration, "BATCHLINE_HTTP_TIMEOUT must be a whole number of seconds, not '\(text)'")
       }
+      // Given by hand, it bounds transfers too: FoundationNetworking can miss
+      // a connection closed under a paused file upload until the idle timeout.
       requestTimeout = seconds
+      transferTimeout = seconds
     }
 
     return APIConfiguration(
       provider: provider, baseURL: baseURL, apiKey: key, apiVersion: apiVersion,
       extraHeaders: headers, requestTimeout: requestTimeout,
-      transferTimeout: max(requestTimeout, 300))
+      transferTimeout: transferTimeout)
   }
 
   /// Parses an http(s) base URL and removes trailing slashes from its path.

@@ -107,6 +107,19 @@ public struct RunDirectory: Sendable {
     return lock
   }
 
+  /// Removes what a killed tool left in `in/` and `out/`: temporary files
+  /// of atomic writes, multipart bodies, partial downloads. Call it with
+  /// the run lock held, so that no live tool's files go.
+  public func removeLeftovers() {
+    let fm = FileManager.default
+    for directory in [inDirectory, outDirectory] {
+      for name in (try? fm.contentsOfDirectory(atPath: directory)) ?? [] {
+        let isTemporary = name.hasPrefix(".") && (name.contains(".tmp.") || name.hasSuffix(".upload"))
+        if isTemporary || name.hasSuffix(".part") { unlink("\(directory)/\(name)") }
+      }
+    }
+  }
+
   static let encoder: JSONEncoder = {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -16,6 +16,23 @@ public struct FileLimits: Sendable {
   public var embeddingInputs = 50_000
 
   public init() {}
+
+  /// The limits, lowered by `BATCHLINE_MAX_REQUESTS` and
+  /// `BATCHLINE_MAX_BYTES` where set (smaller files finish sooner, and a
+  /// provider may allow less).
+  ///
+  /// - Throws: ``ToolError`` 64 for a value that is not a positive number.
+  public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws
+    -> FileLimits
+  {
+    var limits = FileLimits()
+    for (name, keyPath) in [("BATCHLINE_MAX_REQUESTS", \FileLimits.requests), ("BATCHLINE_MAX_BYTES", \FileLimits.bytes)] {
+      guard let text = env[name], !text.isEmpty else { continue }
+      guard let value = Int(text), value > 0 else { throw ToolError.usage("\(name) must be a positive whole number, not '\(text)'") }
+      limits[keyPath: keyPath] = min(limits[keyPath: keyPath], value)
+    }
+    return limits
+  }
 }
 
 /// What `batch-prepare` is asked to do.
@@ -26,7 +43,7 @@ public struct PrepareOptions: Sendable {
   public var items: String?
   /// The most the run may cost, in USD, by the high estimate.
   public var maxCost: Double?
-  /// The file limits (smaller in tests).
+  /// The file limits.
   public var limits = FileLimits()
 
   public init(run: RunDirectory, items: String? = nil, maxCost: Double? = nil) {
@@ -49,6 +66,9 @@ public func prepareRun(_ options: PrepareOptions) throws {
   let run = options.run
   let template = try Template.load(path: run.promptPath)
   try run.makeSubdirectories()
+  let lock = try run.lockRun()
+  defer { lock.release() }
+  run.removeLeftovers()
 
   let fromStdin = options.items == "-"
   let itemsPath = options.items.flatMap { $0 == "-" ? nil : $0 } ?? run.itemsPath

@@ -24,6 +24,8 @@ public struct SortReport: Sendable, Equatable {
 ///   request the file never had; 66 for a missing file.
 public func sortRun(_ run: RunDirectory) throws {
   let ledger = try run.loadLedger()
+  let lock = try run.lockRun()
+  defer { lock.release() }
   for file in ledger.files where file.isDownloaded && file.sorted != true {
     let report = try sortResults(of: file, in: run)
     try run.updateLedger { ledger in

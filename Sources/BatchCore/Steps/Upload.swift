@@ -10,6 +10,7 @@ import Foundation
 ///   changed since prepare, 75 for network trouble, 77 for a refused key.
 public func uploadRun(_ run: RunDirectory) async throws {
   let remote = try RemoteRun.open(run)
+  run.removeLeftovers()
   let ledger = try remote.ledger()
   let pending = ledger.files.filter { $0.inputFilename.remote == nil }
   try await RemoteRun.concurrently(pending, limit: 4) { file in
