@@ -17,7 +17,7 @@ STAMPS  := $(BATCH)/.stamps
 TOOLS   := batch-prepare batch-upload batch-create batch-wait batch-download batch-sort batch-merge batch-cleanup
 SOURCES := Package.swift $(shell find Sources -name '*.swift' 2>/dev/null)
 
-export POLL
+export POLL MAX_COST TOKEN_LIMIT
 
 .DEFAULT_GOAL := merged
 .DELETE_ON_ERROR:

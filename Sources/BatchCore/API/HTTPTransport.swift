@@ -47,6 +47,13 @@ public struct HTTPRequest: Sendable, Equatable {
   public var body: Data?
   /// The idle timeout in whole seconds (FoundationNetworking truncates fractions).
   public var timeout: Int
+  /// Whether the request must go out on a connection of its own.
+  ///
+  /// libcurl silently sends a request again on a new connection when the
+  /// reused keep-alive connection it went out on closes before any answer.
+  /// The server may have acted on the first copy, so a request that creates
+  /// something paid must never travel on a reused connection.
+  public var requiresFreshConnection: Bool
 
   /// Creates a request.
   ///
@@ -56,12 +63,17 @@ public struct HTTPRequest: Sendable, Equatable {
   ///   - headers: The headers.
   ///   - body: The in-memory body, if any.
   ///   - timeout: The idle timeout in whole seconds, at least 1.
-  public init(method: String, url: URL, headers: [String: String] = [:], body: Data? = nil, timeout: Int = 60) {
+  ///   - requiresFreshConnection: Whether the request must not reuse a connection.
+  public init(
+    method: String, url: URL, headers: [String: String] = [:], body: Data? = nil, timeout: Int = 60,
+    requiresFreshConnection: Bool = false
+  ) {
     self.method = method
     self.url = url
     self.headers = headers
     self.body = body
     self.timeout = max(1, timeout)
+    self.requiresFreshConnection = requiresFreshConnection
   }
 
   /// The value of header `name`, compared without case.

@@ -120,6 +120,7 @@ public final class OpenAIClient: Sendable {
     var request = makeRequest("POST", "files", contentType: body.contentType)
     request.headers["Content-Length"] = String(length)
     request.timeout = configuration.transferTimeout
+    request.requiresFreshConnection = true
     return try await perform(request, kind: .create) { request in
       try await self.transport.upload(request, fromFile: bodyPath)
     }
@@ -296,18 +297,23 @@ public final class OpenAIClient: Sendable {
   ) async throws -> Batch {
     try Self.validateID(inputFileID, kind: "file")
     guard profile.acceptsEndpoint(endpoint) else {
-      throw ToolError(.dataError, "endpoint '\(Self.printable(endpoint))' is not one the \(configuration.provider.rawValue) batch API accepts")
+      throw ToolError(
+        .dataError,
+        "endpoint '\(Self.printable(endpoint))' is not one the \(configuration.provider.rawValue) batch API accepts")
     }
     let window = completionWindow ?? profile.defaultCompletionWindow
     guard profile.acceptsCompletionWindow(window) else {
-      throw ToolError(.dataError, "completion window '\(Self.printable(window))' is not one the \(configuration.provider.rawValue) batch API accepts")
+      let provider = configuration.provider.rawValue
+      throw ToolError(
+        .dataError, "completion window '\(Self.printable(window))' is not one the \(provider) batch API accepts")
     }
     if let metadata { try validateMetadata(metadata) }
 
     let body = CreateBatchBody(
       inputFileID: inputFileID, endpoint: endpoint, completionWindow: window, metadata: metadata,
       outputExpiresAfter: outputExpiresAfter.map { .init(anchor: "created_at", seconds: $0) })
-    let request = makeRequest("POST", "batches", body: try Self.encode(body), contentType: "application/json")
+    var request = makeRequest("POST", "batches", body: try Self.encode(body), contentType: "application/json")
+    request.requiresFreshConnection = true
     return try await sendJSON(request, kind: .create)
   }
 
@@ -476,7 +482,8 @@ public final class OpenAIClient: Sendable {
       guard current.hasMore == true else { return items }
       guard let next = current.lastID ?? Self.lastID(of: current.data), seen.insert(next).inserted else {
         // A server that says "more" without a new cursor would loop forever.
-        throw ToolError(.failure, "GET \(configuration.url(path).path): the list does not advance past '\(cursor ?? "")'")
+        let operation = "GET \(configuration.url(path).path)"
+        throw ToolError(.failure, "\(operation): the list does not advance past '\(cursor ?? "")'")
       }
       cursor = next
     }
@@ -520,17 +527,21 @@ public final class OpenAIClient: Sendable {
     }
     for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
       if key.isEmpty || key.count > profile.maxMetadataKeyLength {
-        throw ToolError(.dataError, "metadata key '\(Self.printable(key))' must have 1 to \(profile.maxMetadataKeyLength) characters")
+        throw ToolError(
+          .dataError, "metadata key '\(Self.printable(key))' must have 1 to \(profile.maxMetadataKeyLength) characters")
       }
       if value.count > profile.maxMetadataValueLength {
-        throw ToolError(.dataError, "metadata value of '\(Self.printable(key))' is longer than \(profile.maxMetadataValueLength) characters")
+        throw ToolError(
+          .dataError,
+          "metadata value of '\(Self.printable(key))' is longer than \(profile.maxMetadataValueLength) characters")
       }
     }
   }
 
   /// `text` for a message: control characters replaced, at most 80 characters.
   static func printable(_ text: String) -> String {
-    let clean = String(String.UnicodeScalarView(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : $0 }))
+    let scalars = text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : $0 }
+    let clean = String(String.UnicodeScalarView(scalars))
     return clean.count > 80 ? String(clean.prefix(77)) + "..." : clean
   }
 

@@ -16,8 +16,10 @@ import FoundationNetworking
 /// would go out chunked, and an in-memory body costs twice the file in RAM);
 /// downloads go to a file with `download(for:)` and are moved with
 /// `rename(2)` (`FileManager.replaceItemAt` destroys files in 6.3.x);
-/// timeouts are whole seconds; and redirects of anything but `GET` are
-/// refused, because a POST redirected with 307/308 loses its body.
+/// timeouts are whole seconds; redirects of anything but `GET` are refused,
+/// because a POST redirected with 307/308 loses its body; and a request that
+/// ``HTTPRequest/requiresFreshConnection`` gets a session of its own, because
+/// libcurl replays a request whose reused connection closes unanswered.
 public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
   // @unchecked: URLSession is thread-safe and the delegate holds no state.
 
@@ -32,6 +34,11 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
   ///   to one host. The default 8 lets several uploads or downloads overlap
   ///   while a poll still gets through (libcurl's default is 6).
   public init(maximumConnectionsPerHost: Int = 8) {
+    session = Self.makeSession(maximumConnectionsPerHost: maximumConnectionsPerHost)
+  }
+
+  /// A session with no cache, no cookies, and the redirect guard.
+  private static func makeSession(maximumConnectionsPerHost: Int) -> URLSession {
     let configuration = URLSessionConfiguration.ephemeral
     configuration.httpMaximumConnectionsPerHost = maximumConnectionsPerHost
     configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
@@ -39,7 +46,19 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
     configuration.httpCookieStorage = nil
     configuration.httpShouldSetCookies = false
     configuration.timeoutIntervalForRequest = 60
-    session = URLSession(configuration: configuration, delegate: RedirectGuard(), delegateQueue: nil)
+    return URLSession(configuration: configuration, delegate: RedirectGuard(), delegateQueue: nil)
+  }
+
+  /// Runs `body` with the shared session, or with a one-off session (and so
+  /// a new connection) when the request must not be replayed by libcurl.
+  private func withSession<T>(for request: HTTPRequest, _ body: (URLSession) async throws -> T) async throws -> T {
+    guard request.requiresFreshConnection else { return try await body(session) }
+    // A session has its own libcurl connection cache: its first request
+    // cannot go out on a reused connection. Paid requests are few, so the
+    // extra handshake costs nothing that matters.
+    let oneOff = Self.makeSession(maximumConnectionsPerHost: 1)
+    defer { oneOff.finishTasksAndInvalidate() }
+    return try await body(oneOff)
   }
 
   /// Sends a request with its in-memory body and returns the whole response.
@@ -50,7 +69,7 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
   public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
     let urlRequest = makeURLRequest(request, body: request.body)
     do {
-      let (data, response) = try await session.data(for: urlRequest)
+      let (data, response) = try await withSession(for: request) { try await $0.data(for: urlRequest) }
       return HTTPResponse(head: try Self.head(of: response), body: data)
     } catch {
       throw Self.translate(error)
@@ -67,7 +86,10 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
   public func upload(_ request: HTTPRequest, fromFile path: String) async throws -> HTTPResponse {
     let urlRequest = makeURLRequest(request, body: nil)
     do {
-      let (data, response) = try await session.upload(for: urlRequest, fromFile: URL(fileURLWithPath: path))
+      let file = URL(fileURLWithPath: path)
+      let (data, response) = try await withSession(for: request) {
+        try await $0.upload(for: urlRequest, fromFile: file)
+      }
       return HTTPResponse(head: try Self.head(of: response), body: data)
     } catch {
       throw Self.translate(error)
@@ -86,7 +108,7 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
     let temporary: URL
     let response: URLResponse
     do {
-      (temporary, response) = try await session.download(for: urlRequest)
+      (temporary, response) = try await withSession(for: request) { try await $0.download(for: urlRequest) }
     } catch {
       throw Self.translate(error)
     }
@@ -153,8 +175,12 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
     case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate,
       .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot, .clientCertificateRejected:
       return TransportError(.other, "TLS connection failed")
-    case .badServerResponse, .cannotParseResponse:
-      return TransportError(.connectionLost, "bad response from the server")
+    case .badServerResponse, .cannotParseResponse, .zeroByteResource:
+      // What libcurl's "empty reply" becomes: the server closed the connection.
+      return TransportError(.connectionLost, "connection closed without a valid response")
+    case .unknown:
+      // What a body cut off before its Content-Length becomes.
+      return TransportError(.connectionLost, "transfer interrupted")
     default:
       return TransportError(.other, "network error \(urlError.code.rawValue)")
     }

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A JSON syntax error at a byte offset of the scanned text.
 public struct JSONSyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
   /// The 0-based byte offset where the text stops being JSON.
@@ -189,7 +195,22 @@ public struct JSONScanner {
   /// Checks escapes, `\u` surrogate pairs, raw control characters and UTF-8.
   public func skipString(at start: Int) throws -> Int {
     var i = start + 1
+    let base = bytes.baseAddress!
     while i < end {
+      // Eight bytes at a time while none is a quote, a backslash, a control
+      // character or part of a multi-byte sequence: most text is plain ASCII.
+      while i + 8 <= end {
+        let v = UInt64(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
+        let high = v & 0x8080_8080_8080_8080
+        let control = (v &- 0x2020_2020_2020_2020) & ~v & 0x8080_8080_8080_8080
+        let q = v ^ 0x2222_2222_2222_2222
+        let quote = (q &- 0x0101_0101_0101_0101) & ~q & 0x8080_8080_8080_8080
+        let b = v ^ 0x5C5C_5C5C_5C5C_5C5C
+        let backslash = (b &- 0x0101_0101_0101_0101) & ~b & 0x8080_8080_8080_8080
+        if high | control | quote | backslash != 0 { break }
+        i += 8
+      }
+      guard i < end else { break }
       let c = bytes[i]
       if c == UInt8(ascii: "\"") { return i + 1 }
       if c == UInt8(ascii: "\\") {
@@ -353,16 +374,18 @@ public struct JSONScanner {
 
   /// Whether the escaped key at `range` equals `name` (compared as decoded text).
   public func key(_ range: Range<Int>, equals name: [UInt8]) -> Bool {
-    if range.count == name.count {
-      var same = true
-      for k in 0..<name.count where bytes[range.lowerBound + k] != name[k] {
-        same = false
-        break
-      }
-      if same { return true }
+    let n = range.count
+    guard n >= name.count else { return false }
+    let base = bytes.baseAddress! + range.lowerBound
+    if n == name.count {
+      let same = name.withUnsafeBufferPointer { n == 0 || memcmp(base, $0.baseAddress!, n) == 0 }
+      // The same bytes are the same text only without escapes: the key `\n`
+      // is a line feed, not the two bytes of the name `\n`.
+      if same { return memchr(base, 0x5C, n) == nil || decodeString(contents: range) == name }
+      return false
     }
-    // Only a key with escapes can spell the same text in other bytes.
-    guard bytes[range].contains(UInt8(ascii: "\\")) else { return false }
+    // An escaped key is longer than the text it spells.
+    guard memchr(base, 0x5C, n) != nil else { return false }
     return decodeString(contents: range) == name
   }
 
@@ -475,13 +498,15 @@ public struct JSONScanner {
     while i < range.upperBound {
       let d = bytes[i] &- UInt8(ascii: "0")
       guard d < 10 else { return nil }
+      // Accumulate with the final sign so that Int.min, whose magnitude is
+      // not an Int, fits too.
       let (m, o1) = value.multipliedReportingOverflow(by: 10)
-      let (a, o2) = m.addingReportingOverflow(Int(d))
+      let (a, o2) = negative ? m.subtractingReportingOverflow(Int(d)) : m.addingReportingOverflow(Int(d))
       if o1 || o2 { return nil }
       value = a
       i += 1
     }
-    return negative ? -value : value
+    return value
   }
 }
 

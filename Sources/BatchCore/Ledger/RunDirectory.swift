@@ -87,7 +87,7 @@ public struct RunDirectory: Sendable {
   private func writeLedgerUnlocked(_ ledger: Ledger) throws {
     var data = try Self.encoder.encode(ledger)
     data.append(0x0A)
-    try AtomicFile.write([UInt8](data), to: ledgerPath)
+    try AtomicFile.write([UInt8](data), to: ledgerPath, durable: true)
   }
 
   /// Takes the run's tool lock, so that two tools that call the API never

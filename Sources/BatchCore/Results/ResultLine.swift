@@ -63,8 +63,11 @@ struct ResultLine {
     }
   }
 
-  /// Only the `custom_id`, found without looking at the rest of the line
-  /// when the line starts with it, as the pipeline's request lines do.
+  /// Only the `custom_id`: the walk over the top level stops there, so the
+  /// rest of the line is neither read nor checked. The pipeline's request
+  /// lines start with it and are read without the walk.
+  ///
+  /// - Throws: ``JSONSyntaxError`` if the line is not JSON up to the id.
   static func customID(of bytes: UnsafeBufferPointer<UInt8>) throws -> Range<Int>? {
     let prefix = #"{"custom_id":""#.utf8
     if bytes.count > prefix.count && bytes.starts(with: prefix) {
@@ -75,7 +78,18 @@ struct ResultLine {
         i += c == UInt8(ascii: "\\") ? 2 : 1
       }
     }
-    return try ResultLine(bytes).customID
+    let scanner = JSONScanner(bytes)
+    let start = scanner.skipWhitespace(0)
+    guard scanner.kind(at: start) == .object else {
+      throw JSONSyntaxError(offset: start, reason: "not a JSON object")
+    }
+    var id: Range<Int>?
+    try scanner.forEachMember(ofObjectAt: start) { key, value in
+      guard scanner.key(key, equals: customIDKey) else { return true }
+      if scanner.kind(at: value.lowerBound) == .string { id = (value.lowerBound + 1)..<(value.upperBound - 1) }
+      return false
+    }
+    return id
   }
 
   /// The decoded `custom_id`.

@@ -27,10 +27,12 @@ public func cleanupRun(_ run: RunDirectory) async throws {
     for isError in [false, true] {
       let result = isError ? results.failed : results.ok
       guard let id = result.remote, result.isRemoteDeleted != true else { continue }
-      guard result.local != nil else {
+      guard let name = result.local else {
         kept += 1
         continue
       }
+      // The local copy must be on the disk before the remote one goes.
+      try syncFile(run.resultPath(name))
       try await remote.delete(id)
       try remote.updateFile(local) { file in
         if isError { file.outputFilenames?.failed.isRemoteDeleted = true } else { file.outputFilenames?.ok.isRemoteDeleted = true }

@@ -86,8 +86,9 @@ public func mergeRun(_ options: MergeOptions) throws -> MergeReport {
       try writer.write(line)
       report.items += 1
     }
-    if try first.nextRequestID() != nil {
-      throw ToolError.dataError("\(run.itemsPath): fewer items than requests; the items changed since prepare")
+    for cursor in rounds where try cursor.nextRequestID() != nil {
+      throw ToolError.dataError(
+        "\(run.itemsPath): fewer items than the requests of round \(cursor.round); the items changed since prepare")
     }
     try writer.flush()
     try target?.commit()
@@ -325,7 +326,19 @@ final class RoundCursor {
     return record
   }
 
+  /// Checks that the current file's results were all taken: a line left
+  /// over means the file is not in input order (or names another request).
+  private func checkResultsTaken() throws {
+    for reader in [answers, errors] {
+      if let reader, let line = try reader.leftover() {
+        throw ToolError.dataError(
+          "\(line.name):\(line.number): a result out of input order or for another request; run batch-sort again")
+      }
+    }
+  }
+
   private func openNextFile() throws -> Bool {
+    if fileIndex >= 0 { try checkResultsTaken() }
     fileIndex += 1
     guard fileIndex < files.count else {
       requests = nil
@@ -379,6 +392,15 @@ final class PeekingReader {
     } catch let error as JSONSyntaxError {
       throw ToolError.dataError("\(reader.name):\(reader.lineNumber): not valid JSON: \(error.reason)")
     }
+  }
+
+  /// The file and line of a line not taken yet, if any.
+  func leftover() throws -> (name: String, number: Int)? {
+    if current != nil { return (reader.name, reader.lineNumber) }
+    while let line = try reader.nextLine() {
+      if !line.isEmpty { return (reader.name, reader.lineNumber) }
+    }
+    return nil
   }
 
   /// Whether the escaped id at `range` of `line` spells `id`.

@@ -29,8 +29,11 @@ extension RemoteRun {
       throw ToolError.dataError("'\(path)' changed since it was prepared; run batch-prepare again")
     }
     let bytes = file.inputFilename.bytes
-    guard FileManager.default.fileExists(atPath: path) else {
+    guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
       throw ToolError.noInput("cannot read '\(path)': No such file or directory")
+    }
+    if let size = attributes[.size] as? Int, size != bytes {
+      throw ToolError.dataError("'\(path)' has \(size) bytes where prepare wrote \(bytes); run batch-prepare again")
     }
     if file.inputFilename.uploadStartedAt != nil,
       let found = try await findUpload(named: name, bytes: bytes, since: ledger.createdAt, wait: Self.visibilityWait())
