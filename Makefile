@@ -108,6 +108,8 @@ test: $(BIN)/.built
 	$(SWIFT) test
 	python3 scripts/test_emulator.py
 	python3 Tests/e2e/run.py $(BIN)
+	python3 Tests/e2e/crash.py $(BIN)
+	python3 Tests/e2e/providers.py $(BIN)
 
 ## bench       batchline against the article's Python steps (N=1000000 by default)
 bench: $(BIN)/.built

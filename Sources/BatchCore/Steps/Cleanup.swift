@@ -8,8 +8,8 @@ import Foundation
 /// is downloaded. Deleting a file that is already gone counts as done.
 ///
 /// - Throws: ``ToolError``: 75 for network trouble, 77 for a refused key.
-public func cleanupRun(_ run: RunDirectory) async throws {
-  let remote = try RemoteRun.open(run)
+public func cleanupRun(_ run: RunDirectory, client: OpenAIClient? = nil) async throws {
+  let remote = try RemoteRun.open(run, client: client)
   let ledger = try remote.ledger()
   var kept = 0
   for file in ledger.files {

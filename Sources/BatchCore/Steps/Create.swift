@@ -28,8 +28,8 @@ public struct CreateOptions: Sendable {
 ///
 /// - Throws: ``ToolError``: 66 when files are not uploaded yet, 75 for
 ///   network trouble, 77 for a refused key.
-public func createRun(_ options: CreateOptions) async throws {
-  let remote = try RemoteRun.open(options.run)
+public func createRun(_ options: CreateOptions, client: OpenAIClient? = nil) async throws {
+  let remote = try RemoteRun.open(options.run, client: client)
   var scheduler = CreateScheduler(remote: remote, options: options)
   try await scheduler.run()
 }

@@ -9,8 +9,8 @@ import Foundation
 ///
 /// - Throws: ``ToolError``: 66 when batches are not finished, 75 for
 ///   network trouble, 77 for a refused key.
-public func downloadRun(_ run: RunDirectory) async throws {
-  let remote = try RemoteRun.open(run)
+public func downloadRun(_ run: RunDirectory, client: OpenAIClient? = nil) async throws {
+  let remote = try RemoteRun.open(run, client: client)
   let ledger = try remote.ledger()
   if let running = ledger.files.first(where: { !$0.isTerminal }) {
     throw ToolError.noInput("the batch of in/\(running.inputFilename.local) has not finished; run batch-wait")

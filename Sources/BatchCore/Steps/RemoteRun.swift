@@ -16,11 +16,12 @@ public struct RemoteRun: Sendable {
   /// The checks come in the order a user can act on them: the ledger (66),
   /// the key (78), the base URL the run was made against (78), and another
   /// tool on the same run (75).
-  public static func open(_ run: RunDirectory, environment: [String: String] = ProcessInfo.processInfo.environment)
-    throws -> RemoteRun
-  {
+  ///
+  /// - Parameter client: The client to use; by default one made from the
+  ///   environment (tests pass one over a fake transport).
+  public static func open(_ run: RunDirectory, client: OpenAIClient? = nil) throws -> RemoteRun {
     _ = try run.loadLedger()
-    let client = try OpenAIClient.fromEnvironment(environment)
+    let client = try client ?? OpenAIClient.fromEnvironment()
     let lock = try run.lockRun()
     let remote = RemoteRun(run: run, client: client, lock: LockHolder(lock))
     try remote.checkBaseURL()

@@ -26,8 +26,8 @@ public struct WaitOptions: Sendable {
 /// - Throws: ``ToolError``: 66 when a file has no batch yet, 75 with
 ///   `once` while batches still run or for network trouble, 77 for a
 ///   refused key.
-public func waitRun(_ options: WaitOptions) async throws {
-  let remote = try RemoteRun.open(options.run)
+public func waitRun(_ options: WaitOptions, client: OpenAIClient? = nil) async throws {
+  let remote = try RemoteRun.open(options.run, client: client)
   let first = try remote.ledger()
   if let missing = first.files.first(where: { $0.batchId == nil }) {
     throw ToolError.noInput("in/\(missing.inputFilename.local) has no batch yet; run batch-create")
