@@ -152,12 +152,20 @@ public struct CostEstimate {
     if !unpriced.isEmpty {
       text += "; no price for \(unpriced.sorted().joined(separator: ", ")) (add it to prices.json)"
     } else if maxOutputTokens == nil {
-      text += String(format: "; estimated cost %.2f USD and up (no max_tokens; prices of %@)", low, date)
+      text += "; estimated cost \(formatUSD(low)) USD and up (no max_tokens; prices of \(date))"
     } else {
-      text += String(format: "; estimated cost %.2f–%.2f USD (prices of %@)", low, high, date)
+      text += "; estimated cost \(formatUSD(low))–\(formatUSD(high)) USD (prices of \(date))"
     }
     return text
   }
+}
+
+/// An amount in USD: to the cent from a cent up, else with the digits that
+/// show it (`0.0021`), so that a small run or a small cap never reads 0.00.
+public func formatUSD(_ value: Double) -> String {
+  guard value > 0 && value < 0.01 else { return String(format: "%.2f", value) }
+  let decimals = min(8, max(2, Int((-log10(value)).rounded(.up)) + 1))
+  return String(format: "%.\(decimals)f", value)
 }
 
 /// `1234567` as `1,234,567`.

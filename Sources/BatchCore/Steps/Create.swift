@@ -203,6 +203,7 @@ struct CreateScheduler {
       "batchline_sha256": file.inputFilename.sha256 ?? "", "batchline_round": String(file.round),
     ]
     var notFoundTries = 0
+    var lostAnswers = 0
     while true {
       do {
         let batch = try await client.createBatch(
@@ -215,9 +216,14 @@ struct CreateScheduler {
           try record(found, for: local)
           return true
         }
-        throw ToolError(
-          .tryAgainLater,
-          "POST /v1/batches for in/\(local): \(error.summary), and the batch is not listed yet; run again to check")
+        // Not listed after the wait: the call did not act; send it again, as a rerun would.
+        lostAnswers += 1
+        guard lostAnswers < 3 else {
+          throw ToolError(
+            .tryAgainLater,
+            "POST /v1/batches for in/\(local): \(error.summary), and the batch is not listed; run again to check")
+        }
+        try remote.updateFile(local) { $0.createStartedAt = RemoteRun.now }
       } catch let error as APIError where error.isTokenLimit {
         // The synchronous form of the refusal: nothing was made.
         try remote.updateFile(local) { $0.createStartedAt = nil }

@@ -42,24 +42,32 @@ extension RemoteRun {
       Diagnostics.note("in/\(local): adopted \(found.id), uploaded before an interruption")
       return
     }
-    try updateFile(local) {
-      $0.inputFilename.sha256 = digest
-      $0.inputFilename.uploadStartedAt = Self.now
-    }
-    do {
-      let object = try await client.uploadFile(at: path, filename: name, purpose: client.profile.uploadPurpose)
-      try record(object, for: local)
-    } catch let error as APIError where error.outcomeUnknown {
-      Diagnostics.note("POST /v1/files for in/\(local): \(error.summary); looking for the upload before trying again")
-      if let found = try await findUpload(named: name, bytes: bytes, since: ledger.createdAt, wait: Self.visibilityWait()) {
-        try record(found, for: local)
-        return
+    // A lost answer is looked for on the server; only when the server shows
+    // nothing after the visibility wait is the upload sent again, as a rerun
+    // would do.
+    for attempt in 1...3 {
+      try updateFile(local) {
+        $0.inputFilename.sha256 = digest
+        $0.inputFilename.uploadStartedAt = Self.now
       }
-      throw ToolError(
-        .tryAgainLater,
-        "POST /v1/files for in/\(local): \(error.summary), and the upload is not listed yet; run again to check")
-    } catch let error as APIError {
-      throw error.asToolError
+      do {
+        let object = try await client.uploadFile(at: path, filename: name, purpose: client.profile.uploadPurpose)
+        try record(object, for: local)
+        return
+      } catch let error as APIError where error.outcomeUnknown {
+        Diagnostics.note("POST /v1/files for in/\(local): \(error.summary); looking for the upload before trying again")
+        if let found = try await findUpload(named: name, bytes: bytes, since: ledger.createdAt, wait: Self.visibilityWait()) {
+          try record(found, for: local)
+          return
+        }
+        if attempt == 3 {
+          throw ToolError(
+            .tryAgainLater,
+            "POST /v1/files for in/\(local): \(error.summary), and the upload is not listed; run again to check")
+        }
+      } catch let error as APIError {
+        throw error.asToolError
+      }
     }
   }
 

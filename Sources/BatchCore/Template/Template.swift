@@ -113,9 +113,8 @@ public struct Template: Sendable {
     guard Template.endpoints.contains(url) else {
       throw bad("url '\(url)' is not a Batch API endpoint (\(Template.endpoints.prefix(4).joined(separator: ", ")), …)")
     }
-    guard let body, case .object(let bodyMembers) = body else {
-      throw bad("'body' must be a JSON object")
-    }
+    guard let body else { throw bad("'body' is missing (the request body, a JSON object)") }
+    guard case .object(let bodyMembers) = body else { throw bad("'body' must be a JSON object") }
     self.url = url
     self.outputField = outputField
 
