@@ -151,7 +151,7 @@ public func prepareRun(_ options: PrepareOptions) throws {
     itemsCopy?.abandon()
     throw ToolError(
       .dataError,
-      String(format: "the estimated cost, up to %.2f USD, is over the limit of %.2f USD (--max-cost)", estimate.high, maxCost))
+      "the estimated cost, up to \(formatUSD(estimate.high)) USD, is over the limit of \(formatUSD(maxCost)) USD (--max-cost)")
   }
 
   try writer.commit()
