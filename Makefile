@@ -110,6 +110,7 @@ test: $(BIN)/.built
 	python3 Tests/e2e/run.py $(BIN)
 	python3 Tests/e2e/crash.py $(BIN)
 	python3 Tests/e2e/providers.py $(BIN)
+	python3 Tests/e2e/reliability.py $(BIN)
 
 ## bench       batchline against the article's Python steps (N=1000000 by default)
 bench: $(BIN)/.built

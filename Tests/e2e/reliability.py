@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Reliability, end to end: what a long run meets, and one `make merged`
+(plus `make retry`) that still brings every item back.
+
+- an enqueued-token limit several times smaller than the dataset, learned
+  from the server's refusals (nothing configured);
+- expired batches and per-request failures, then `make retry` until no
+  failure is left;
+- truncated downloads and transient 429/5xx on every kind of call.
+
+usage: python3 Tests/e2e/reliability.py BIN_DIR   (the directory of the built tools)
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+from collections import Counter
+
+from support import REPO, Emulator
+
+BIN = ".build/release"
+
+
+class ReliabilityTests(unittest.TestCase):
+    def setUp(self):
+        self.workdir = tempfile.mkdtemp(prefix="batchline-reliability-")
+        self.emulator = Emulator(self.workdir, "--speed", "0.02", "--seed", "11")
+
+    def tearDown(self):
+        self.emulator.stop()
+        if not os.environ.get("BATCHLINE_E2E_KEEP"):
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def new_run(self, name):
+        run = os.path.join(self.workdir, name)
+        os.makedirs(run)
+        for name in ("items.jsonl", "prompt.json"):
+            shutil.copy(os.path.join(REPO, "batch", name), run)
+        return run
+
+    def make(self, run, *targets, env=None):
+        full = dict(os.environ)
+        full.update({
+            "OPENAI_BASE_URL": self.emulator.base_url, "OPENAI_API_KEY": "sk-reliability",
+            "SWIFT_BACKTRACE": "enable=no", "POLL": "1", "BATCHLINE_MAX_REQUESTS": "250",
+            "BATCHLINE_RETRY_BASE": "0.05", "BATCHLINE_VISIBILITY_WAIT": "2", "BATCHLINE_HTTP_TIMEOUT": "5",
+        })
+        full.update(env or {})
+        return subprocess.run(["make", "--no-print-directory", "-C", REPO, *targets, "BATCH=" + run, "BIN=" + BIN],
+                              env=full, capture_output=True, text=True, timeout=300)
+
+    def check(self, result):
+        self.assertEqual(result.returncode, 0, result.stdout[-3000:] + result.stderr[-3000:])
+
+    def merged(self, run):
+        with open(os.path.join(run, "items.jsonl"), "rb") as items, \
+                open(os.path.join(run, "items_classified.jsonl"), "rb") as merged:
+            items, lines = items.read().splitlines(), merged.read().splitlines()
+        self.assertEqual(len(items), len(lines))
+        for item, line in zip(items, lines):
+            self.assertTrue(line.startswith(item[:-1] + b',"llm":'), line[:160])
+        return [json.loads(line) for line in lines]
+
+    def reference(self):
+        run = self.new_run("reference")
+        self.check(self.make(run, "merged", "cleaned"))
+        return [item["llm"] for item in self.merged(run)]
+
+    def test_dataset_larger_than_the_enqueued_token_limit(self):
+        expected = self.reference()
+        # Four files of about 57,000 estimated tokens each; the limit lets one
+        # in at a time. Batches must run long enough to overlap.
+        self.emulator.admin("config", {"enqueued_token_limit": 100000, "speed": 0.3})
+        run = self.new_run("limited")
+        result = self.make(run, "merged")
+        self.check(result)
+        self.assertEqual([item["llm"] for item in self.merged(run)], expected)
+        with open(os.path.join(run, "status.json")) as ledger:
+            status = json.load(ledger)
+        self.assertEqual(status.get("token_limits"), {"gpt-4o-mini": 100000}, "the limit was not learned")
+        self.assertIn("learned the enqueued-token limit", result.stderr)
+        # Refused batches cost nothing; each file still has exactly one batch that ran.
+        self.assertTrue(all(f["status"] == "completed" for f in status["files"]))
+
+    def test_expired_batches_and_failed_requests_then_retry(self):
+        expected = self.reference()
+        self.emulator.admin("config", {
+            "expire_count": 2, "expire_after_fraction": 0.5,
+            "request_error_rate": 0.15, "request_error_codes": [500, 429, "request_timeout"],
+        })
+        run = self.new_run("faulty")
+        result = self.make(run, "merged")
+        self.check(result)
+        items = self.merged(run)
+        failed = [item for item in items if item["llm"] is None]
+        self.assertTrue(failed, "no failure was injected")
+        self.assertTrue(all(set(item["llm_error"]) == {"status", "code", "message"} for item in failed))
+        codes = Counter(item["llm_error"]["code"] or item["llm_error"]["status"] for item in failed)
+        self.assertIn("batch_expired", codes)
+        self.assertRegex(result.stderr, r"%d of 1000 items failed .*make retry" % len(failed))
+        # The faults stop; make retry converges to no failure.
+        self.emulator.admin("config", {"expire_rate": 0, "expire_count": 0, "request_error_rate": 0})
+        for _ in range(3):
+            result = self.make(run, "retry")
+            self.check(result)
+            if "items failed" not in result.stderr:
+                break
+        self.assertEqual([item["llm"] for item in self.merged(run)], expected)
+        with open(os.path.join(run, "status.json")) as ledger:
+            rounds = {f["round"] for f in json.load(ledger)["files"]}
+        self.assertGreaterEqual(max(rounds), 2)
+        # Everything of every round is deleted by make cleaned.
+        self.check(self.make(run, "cleaned"))
+        left = [f for f in self.emulator.admin("state")["files"] if not f["deleted"]]
+        self.assertEqual(left, [])
+
+    def test_truncated_downloads_and_transient_errors(self):
+        expected = self.reference()
+        self.emulator.admin("config", {
+            "truncate_download_rate": 0.5, "http_429_rate": 0.1, "http_5xx_rate": 0.1, "retry_after": 1,
+        })
+        run = self.new_run("flaky")
+        result = None
+        for _ in range(4):
+            result = self.make(run, "merged")
+            if result.returncode == 0:
+                break
+            self.assertIn("Error 75", result.stdout + result.stderr)
+        self.check(result)
+        self.assertEqual([item["llm"] for item in self.merged(run)], expected)
+        self.assertRegex(result.stderr + result.stdout, r"retrying|truncated|again", "no fault was reported")
+        log = self.emulator.log_lines()
+        with open(os.path.join(run, "status.json")) as ledger:
+            status = json.load(ledger)
+        prefix = "batchline-%s-" % status["run_id"]
+        uploads = Counter(e["filename"] for e in log if e.get("action") == "file.upload" and e.get("acted")
+                          and e.get("filename", "").startswith(prefix))
+        self.assertEqual(set(uploads.values()), {1}, uploads)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and not sys.argv[1].startswith("-"):
+        BIN = sys.argv.pop(1)
+    unittest.main(verbosity=2)
