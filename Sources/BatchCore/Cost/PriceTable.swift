@@ -165,7 +165,9 @@ public struct CostEstimate {
 public func formatUSD(_ value: Double) -> String {
   guard value > 0 && value < 0.01 else { return String(format: "%.2f", value) }
   let decimals = min(8, max(2, Int((-log10(value)).rounded(.up)) + 1))
-  return String(format: "%.\(decimals)f", value)
+  var text = String(format: "%.\(decimals)f", value)
+  while text.hasSuffix("0") && text.count > 4 { text.removeLast() }
+  return text
 }
 
 /// `1234567` as `1,234,567`.
