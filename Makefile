@@ -25,7 +25,7 @@ export POLL MAX_COST TOKEN_LIMIT
 .PHONY: merged prepared uploaded created completed downloaded sorted cleaned retry status \
 	demo test bench install clean help tools
 
-## merged      run every stale step up to $(BATCH)/items_classified.jsonl (the default)
+## merged      run every stale step up to BATCH/items_classified.jsonl (the default target)
 merged: $(BATCH)/items_classified.jsonl
 ## prepared    items + prompt.json -> in/batch_NNN.jsonl and a new status.json
 prepared: $(STAMPS)/prepared
@@ -116,15 +116,15 @@ test: $(BIN)/.built
 bench: $(BIN)/.built
 	python3 scripts/bench.py
 
-## install     put the eight tools in $(PREFIX)/bin
+## install     put the eight tools in PREFIX/bin (PREFIX=/usr/local)
 install: $(BIN)/.built
 	mkdir -p '$(DESTDIR)$(PREFIX)/bin'
 	for tool in $(TOOLS); do install -m 755 $(BIN)/$$tool '$(DESTDIR)$(PREFIX)/bin/'$$tool || exit 1; done
 
-## clean       forget the run in $(BATCH) (refused while batches are in flight)
+## clean       forget the run in BATCH (refused while batches are in flight)
 clean: | $(BIN)/batch-cleanup
 	$(BIN)/batch-cleanup --forget $(BATCH)
 
-## help        this list
+## help        this list; variables: BATCH=dir (batch), POLL=seconds (60), MAX_COST=usd, TOKEN_LIMIT=n
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
