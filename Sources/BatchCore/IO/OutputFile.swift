@@ -100,14 +100,14 @@ public final class AtomicFile {
   public let writer: BufferedWriter
   private var isOpen = true
 
-  /// Creates a temporary file in the target's directory.
-  ///
-  /// - Throws: ``ToolError`` if the directory is not writable.
   /// Whether ``commit()`` syncs the data before the rename.
   public let isDurable: Bool
 
+  /// Creates a temporary file in the target's directory.
+  ///
   /// - Parameter durable: Sync before the rename, whatever the policy; by
   ///   default, only when ``Durability/syncsEveryFile`` is set.
+  /// - Throws: ``ToolError`` if the directory is not writable.
   public init(path: String, displayName: String? = nil, durable: Bool = Durability.syncsEveryFile) throws {
     self.isDurable = durable
     self.path = path
@@ -127,8 +127,9 @@ public final class AtomicFile {
     if isOpen { abandon() }
   }
 
-  /// Flushes, syncs and renames the temporary file onto the target, then
-  /// syncs the directory so that the rename itself survives a crash.
+  /// Flushes and renames the temporary file onto the target; a durable
+  /// file is synced first, and its directory after, so that the rename
+  /// itself survives a crash.
   public func commit() throws {
     // A second close of the descriptor could close whatever file reused its number.
     guard isOpen else { throw ToolError(.failure, "cannot write '\(displayName)': already committed or abandoned") }
