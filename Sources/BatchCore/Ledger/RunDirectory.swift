@@ -56,11 +56,32 @@ public struct RunDirectory: Sendable {
     guard let data = FileManager.default.contents(atPath: ledgerPath) else {
       throw ToolError(.noInput, "cannot read '\(ledgerPath)': No such file; run batch-prepare first")
     }
+    let ledger: Ledger
     do {
-      return try Self.decoder.decode(Ledger.self, from: data)
+      ledger = try Self.decoder.decode(Ledger.self, from: data)
     } catch {
       throw ToolError(.dataError, "'\(ledgerPath)' is damaged (\(describe(error))); it was left as it is")
     }
+    // Names from the ledger become paths: only the pipeline's own names pass.
+    for file in ledger.files {
+      let names = [file.inputFilename.local, file.outputFilenames?.ok.local, file.outputFilenames?.failed.local]
+      for case let name? in names where !Self.isRunFileName(name) {
+        throw ToolError(.dataError, "'\(ledgerPath)' names a file '\(name)' that is not one of the run's; it was left as it is")
+      }
+    }
+    guard Self.isRunFileName(ledger.items.path) || ledger.items.path == "items.jsonl" else {
+      throw ToolError(.dataError, "'\(ledgerPath)' names items '\(ledger.items.path)' outside the run; it was left as it is")
+    }
+    return ledger
+  }
+
+  /// Whether `name` is a plain file name the pipeline writes: `batch_NNN.jsonl`
+  /// or `batch_NNN_error.jsonl`, with no directory part.
+  static func isRunFileName(_ name: String) -> Bool {
+    guard name.hasPrefix("batch_"), name.hasSuffix(".jsonl") else { return false }
+    var middle = name.dropFirst("batch_".count).dropLast(".jsonl".count)
+    if middle.hasSuffix("_error") { middle = middle.dropLast("_error".count) }
+    return !middle.isEmpty && middle.allSatisfy { $0.isASCII && $0.isNumber }
   }
 
   /// Reads the ledger, lets `body` change it, and writes it back whole if it
