@@ -24,7 +24,7 @@ import unittest
 import urllib.request
 from collections import Counter
 
-from support import REPO, Emulator
+from support import REPO, Emulator, sample_run, tool_environment
 
 BIN = ".build/release"
 
@@ -40,28 +40,14 @@ class CrashTests(unittest.TestCase):
         cls.emulator.stop()
         shutil.rmtree(cls.workdir, ignore_errors=True)
 
-    def environment(self):
-        env = dict(os.environ)
-        env.update({
-            "OPENAI_BASE_URL": self.emulator.base_url, "OPENAI_API_KEY": "sk-crash-test",
-            "SWIFT_BACKTRACE": "enable=no", "POLL": "1", "BATCHLINE_MAX_REQUESTS": "250",
-            "BATCHLINE_RETRY_BASE": "0.05", "BATCHLINE_VISIBILITY_WAIT": "3",
-            "BATCHLINE_HTTP_TIMEOUT": "3",
-        })
-        return env
-
     def new_run(self, name):
-        run = os.path.join(self.workdir, name)
-        os.makedirs(run)
-        for name in ("items.jsonl", "prompt.json"):
-            shutil.copy(os.path.join(REPO, "batch", name), run)
-        return run
+        return sample_run(self.workdir, name)
 
     def make(self, run, *targets, capture=False):
         """Starts make in a process group of its own, so that a kill reaches the tool it runs."""
         output = subprocess.PIPE if capture else subprocess.DEVNULL
         return subprocess.Popen(["make", "--no-print-directory", "-C", REPO, *targets, "BATCH=" + run, "BIN=" + BIN],
-                                env=self.environment(), stdout=output, stderr=subprocess.STDOUT,
+                                env=tool_environment(self.emulator), stdout=output, stderr=subprocess.STDOUT,
                                 start_new_session=True)
 
     def finish(self, run, *targets, timeout=180):

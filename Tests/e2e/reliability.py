@@ -21,7 +21,7 @@ import tempfile
 import unittest
 from collections import Counter
 
-from support import REPO, Emulator
+from support import REPO, Emulator, sample_run, tool_environment
 
 BIN = ".build/release"
 
@@ -37,22 +37,12 @@ class ReliabilityTests(unittest.TestCase):
             shutil.rmtree(self.workdir, ignore_errors=True)
 
     def new_run(self, name):
-        run = os.path.join(self.workdir, name)
-        os.makedirs(run)
-        for name in ("items.jsonl", "prompt.json"):
-            shutil.copy(os.path.join(REPO, "batch", name), run)
-        return run
+        return sample_run(self.workdir, name)
 
-    def make(self, run, *targets, env=None):
-        full = dict(os.environ)
-        full.update({
-            "OPENAI_BASE_URL": self.emulator.base_url, "OPENAI_API_KEY": "sk-reliability",
-            "SWIFT_BACKTRACE": "enable=no", "POLL": "1", "BATCHLINE_MAX_REQUESTS": "250",
-            "BATCHLINE_RETRY_BASE": "0.05", "BATCHLINE_VISIBILITY_WAIT": "2", "BATCHLINE_HTTP_TIMEOUT": "5",
-        })
-        full.update(env or {})
+    def make(self, run, *targets):
         return subprocess.run(["make", "--no-print-directory", "-C", REPO, *targets, "BATCH=" + run, "BIN=" + BIN],
-                              env=full, capture_output=True, text=True, timeout=300)
+                              env=tool_environment(self.emulator, BATCHLINE_VISIBILITY_WAIT="2"),
+                              capture_output=True, text=True, timeout=300)
 
     def check(self, result):
         self.assertEqual(result.returncode, 0, result.stdout[-3000:] + result.stderr[-3000:])

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -56,3 +57,25 @@ class Emulator:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def sample_run(workdir, name):
+    """A run directory holding a copy of the tracked sample (items and template)."""
+    run = os.path.join(workdir, name)
+    os.makedirs(run)
+    for sample in ("items.jsonl", "prompt.json"):
+        shutil.copy(os.path.join(REPO, "batch", sample), run)
+    return run
+
+
+def tool_environment(emulator, **extra):
+    """The caller's environment pointed at `emulator`, with quick polls and
+    retries and small request files (four of 250 for the sample)."""
+    env = dict(os.environ)
+    env.update({
+        "OPENAI_BASE_URL": emulator.base_url, "OPENAI_API_KEY": "sk-e2e-test",
+        "SWIFT_BACKTRACE": "enable=no", "POLL": "1", "BATCHLINE_MAX_REQUESTS": "250",
+        "BATCHLINE_RETRY_BASE": "0.05", "BATCHLINE_VISIBILITY_WAIT": "3", "BATCHLINE_HTTP_TIMEOUT": "5",
+    })
+    env.update(extra)
+    return env
