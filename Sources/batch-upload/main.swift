@@ -6,7 +6,7 @@ let manual = """
   usage: batch-upload [dir]
 
   Uploads every dir/in/batch_NNN.jsonl that dir/status.json records as not
-  uploaded (POST /v1/files, purpose "batch"), four at a time, streaming
+  uploaded (POST /v1/files, purpose "batch"), three at a time, streaming
   each from disk, and records its file id. An upload cut off by a crash or
   a lost answer is found again on the server and adopted, never repeated.
   Needs OPENAI_API_KEY; OPENAI_BASE_URL picks the server. The directory

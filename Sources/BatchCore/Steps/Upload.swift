@@ -13,7 +13,9 @@ public func uploadRun(_ run: RunDirectory, client: OpenAIClient? = nil) async th
   run.removeLeftovers()
   let ledger = try remote.ledger()
   let pending = ledger.files.filter { $0.inputFilename.remote == nil }
-  try await RemoteRun.concurrently(pending, limit: 4) { file in
+  // Three at once: each upload holds about 10 MiB of buffers, and four came
+  // within a few MiB of the 64 MiB budget.
+  try await RemoteRun.concurrently(pending, limit: 3) { file in
     try await remote.upload(file, ledger: ledger)
   }
 }
