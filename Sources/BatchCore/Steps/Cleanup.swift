@@ -14,9 +14,10 @@ public func cleanupRun(_ run: RunDirectory, client: OpenAIClient? = nil) async t
   var kept = 0
   for file in ledger.files {
     let local = file.inputFilename.local
-    let batchDone = file.batchId == nil ? file.inputFilename.uploadStartedAt != nil : file.isTerminal
     if let id = file.inputFilename.remote, file.inputFilename.isRemoteDeleted != true {
-      if batchDone && (file.batchId == nil || file.isDownloaded) {
+      // A request file is needed until its batch has finished and its
+      // results are here; one with no batch yet is still to be submitted.
+      if file.batchId != nil && file.isDownloaded {
         try await remote.delete(id)
         try remote.updateFile(local) { $0.inputFilename.isRemoteDeleted = true }
       } else {

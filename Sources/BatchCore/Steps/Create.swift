@@ -71,7 +71,7 @@ struct CreateScheduler {
       let validating = ledger.files.filter { $0.batchId != nil && ($0.status == nil || $0.status == "validating") }
       if waiting.isEmpty && validating.isEmpty { return }
       if submitted > 0 { interval = 1 }
-      try await pause(interval)
+      try await pause(min(interval, options.poll))
       interval = min(options.poll, max(1, interval * 1.5))
     }
   }
