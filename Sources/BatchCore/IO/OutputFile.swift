@@ -55,10 +55,34 @@ public final class BufferedWriter {
     buffer.removeAll(keepingCapacity: true)
   }
 
+  /// Writes `bytes` out now, after what is buffered, without copying them
+  /// into the buffer: for callers that put large blocks together themselves.
+  public func writeDirectly(_ bytes: UnsafeBufferPointer<UInt8>) throws {
+    bytesWritten += bytes.count
+    try flush()
+    if !bytes.isEmpty { try writeOut(UnsafeRawBufferPointer(bytes)) }
+  }
+
+  /// Writes out everything buffered and frees the buffer, for a writer that
+  /// is done but stays open (prepare keeps every request file until the
+  /// end: a megabyte each made its memory grow with the number of items).
+  /// A later write makes a new buffer.
+  public func releaseBuffer() throws {
+    try flush()
+    buffer = []
+  }
+
+  /// The most bytes handed to one `write(2)`. For a larger write the kernel
+  /// caches the file in larger pieces of memory (2 MiB for 8 MiB writes);
+  /// on the VM the steps were measured on, finding those made writing
+  /// 789 MB take from 0.3 s to 2.3 s of system time, against a steady
+  /// 0.2-0.3 s in writes of up to a megabyte.
+  static let largestWrite = 1 << 20
+
   private func writeOut(_ bytes: UnsafeRawBufferPointer) throws {
     var offset = 0
     while offset < bytes.count {
-      let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+      let n = Glibc.write(fd, bytes.baseAddress! + offset, min(bytes.count - offset, Self.largestWrite))
       if n < 0 {
         if errno == EINTR { continue }
         if errno == EPIPE { exit(141) }  // the reader went away: end quietly

@@ -1,131 +1,268 @@
-/// Pulls the answer, the model and the token usage out of a response body,
-/// walking each object once.
-struct Answer {
-  /// The answer as compact JSON: the message text for chat and completions,
-  /// the output text for responses, the vector for embeddings (an array of
-  /// vectors for several inputs), the first result for moderations, else
-  /// the whole body.
-  var json: [UInt8] = []
-  /// The model's name (escaped string contents), when the body has one.
-  var model: Range<Int>?
-  /// The tokens the body reports.
-  var tally = TokenTally()
+/// How an endpoint's response body holds the answer.
+enum AnswerKind: Sendable {
+  /// The message text of the first choice (or its tool calls).
+  case chat
+  /// The text of the first choice.
+  case completions
+  /// Every `output_text` part of every output item, joined.
+  case responses
+  /// The vector (an array of vectors for several inputs).
+  case embeddings
+  /// The first result.
+  case moderations
+  /// The whole body.
+  case other
 
-  private enum Key {
-    static let choices = Array("choices".utf8)
-    static let message = Array("message".utf8)
-    static let content = Array("content".utf8)
-    static let toolCalls = Array("tool_calls".utf8)
-    static let text = Array("text".utf8)
-    static let output = Array("output".utf8)
-    static let type = Array("type".utf8)
-    static let outputText = Array("output_text".utf8)
-    static let data = Array("data".utf8)
-    static let embedding = Array("embedding".utf8)
-    static let results = Array("results".utf8)
-    static let usage = Array("usage".utf8)
-    static let model = Array("model".utf8)
-    static let promptTokens = Array("prompt_tokens".utf8)
-    static let completionTokens = Array("completion_tokens".utf8)
-    static let inputTokens = Array("input_tokens".utf8)
-    static let outputTokens = Array("output_tokens".utf8)
-    static let promptDetails = Array("prompt_tokens_details".utf8)
-    static let completionDetails = Array("completion_tokens_details".utf8)
-    static let inputDetails = Array("input_tokens_details".utf8)
-    static let outputDetails = Array("output_tokens_details".utf8)
-    static let cachedTokens = Array("cached_tokens".utf8)
-    static let reasoningTokens = Array("reasoning_tokens".utf8)
+  init(endpoint: String) {
+    switch endpoint {
+    case "/v1/chat/completions", "/chat/completions": self = .chat
+    case "/v1/completions", "/completions": self = .completions
+    case "/v1/responses", "/responses": self = .responses
+    case "/v1/embeddings", "/embeddings": self = .embeddings
+    case "/v1/moderations", "/moderations": self = .moderations
+    default: self = .other
+    }
   }
+}
+
+/// What a response body holds for the answer, the model and the cost,
+/// picked up by the one walk over a result line (``ResultLine``).
+///
+/// The values read are those of the last member with each name, except
+/// where noted (the first `message` and `text` of a choice, the first
+/// `cached_tokens` and `reasoning_tokens` of the usage details).
+struct BodySummary {
+  /// Whether the body is an object (the summary is empty otherwise).
+  private(set) var isObject = false
+  /// The model's name (escaped string contents), when the body has one.
+  private(set) var model: Range<Int>?
+  /// The tokens the body reports.
+  private(set) var tally = TokenTally()
+  /// `choices[0].message.content` and `.tool_calls`, when the first choice
+  /// is an object whose first `message` is an object.
+  private(set) var content: Range<Int>?
+  private(set) var toolCalls: Range<Int>?
+  /// `choices[0].text` (the first one).
+  private(set) var text: Range<Int>?
+  /// The members other endpoints take their answer from.
+  private(set) var data: Range<Int>?
+  private(set) var output: Range<Int>?
+  private(set) var results: Range<Int>?
 
   private static let null = Array("null".utf8)
 
-  /// Reads the body of a response to `endpoint`.
-  init(endpoint: String, _ s: JSONScanner, body: Range<Int>) throws {
-    guard s.kind(at: body.lowerBound) == .object else {
+  /// Walks the body object at `i` (validating it, as
+  /// ``JSONScanner/skipValue(at:depth:)`` at `depth` would) and records
+  /// what it holds.
+  ///
+  /// - Returns: The index just after the body.
+  mutating func walk(_ s: JSONScanner, objectAt i: Int, depth: Int) throws -> Int {
+    self = BodySummary()
+    isObject = true
+    var summary = self
+    let end = try s.walkMembers(ofObjectAt: i, depth: depth) { key, value in
+      if s.key(key, equals: "choices") {
+        summary.content = nil
+        summary.toolCalls = nil
+        summary.text = nil
+        let valueEnd: Int
+        if s.bytes[value] == UInt8(ascii: "[") {
+          valueEnd = try summary.walkChoices(s, arrayAt: value, depth: depth + 1)
+        } else {
+          valueEnd = try s.skipValue(at: value, depth: depth + 1)
+        }
+        return valueEnd
+      }
+      if s.key(key, equals: "usage") {
+        summary.tally = TokenTally()
+        guard s.bytes[value] == UInt8(ascii: "{") else { return nil }
+        return try Self.walkUsage(s, objectAt: value, depth: depth + 1, into: &summary.tally)
+      }
+      if s.key(key, equals: "model") {
+        let valueEnd = try s.skipValue(at: value, depth: depth + 1)
+        if s.bytes[value] == UInt8(ascii: "\"") { summary.model = (value + 1)..<(valueEnd - 1) }
+        return valueEnd
+      }
+      if s.key(key, equals: "data") {
+        let valueEnd = try s.skipValue(at: value, depth: depth + 1)
+        summary.data = value..<valueEnd
+        return valueEnd
+      }
+      if s.key(key, equals: "output") {
+        let valueEnd = try s.skipValue(at: value, depth: depth + 1)
+        summary.output = value..<valueEnd
+        return valueEnd
+      }
+      if s.key(key, equals: "results") {
+        let valueEnd = try s.skipValue(at: value, depth: depth + 1)
+        summary.results = value..<valueEnd
+        return valueEnd
+      }
+      return nil
+    }
+    self = summary
+    return end
+  }
+
+  /// Records the first choice's message content, tool calls and text.
+  private mutating func walkChoices(_ s: JSONScanner, arrayAt i: Int, depth: Int) throws -> Int {
+    var content: Range<Int>?
+    var toolCalls: Range<Int>?
+    var text: Range<Int>?
+    let end = try s.walkElements(ofArrayAt: i, depth: depth) { index, value in
+      guard index == 0, s.bytes[value] == UInt8(ascii: "{") else { return nil }
+      var sawMessage = false
+      var sawText = false
+      return try s.walkMembers(ofObjectAt: value, depth: depth + 1) { key, value in
+        if !sawMessage && s.key(key, equals: "message") {
+          sawMessage = true
+          guard s.bytes[value] == UInt8(ascii: "{") else { return nil }
+          return try s.walkMembers(ofObjectAt: value, depth: depth + 2) { key, value in
+            if s.key(key, equals: "content") {
+              let valueEnd = try s.skipValue(at: value, depth: depth + 3)
+              content = value..<valueEnd
+              return valueEnd
+            }
+            if s.key(key, equals: "tool_calls") {
+              let valueEnd = try s.skipValue(at: value, depth: depth + 3)
+              toolCalls = value..<valueEnd
+              return valueEnd
+            }
+            return nil
+          }
+        }
+        if !sawText && s.key(key, equals: "text") {
+          sawText = true
+          let valueEnd = try s.skipValue(at: value, depth: depth + 2)
+          text = value..<valueEnd
+          return valueEnd
+        }
+        return nil
+      }
+    }
+    self.content = content
+    self.toolCalls = toolCalls
+    self.text = text
+    return end
+  }
+
+  /// Adds up the usage object at `i`, as chat, completions, embeddings and
+  /// responses spell it.
+  private static func walkUsage(_ s: JSONScanner, objectAt i: Int, depth: Int, into tally: inout TokenTally) throws
+    -> Int
+  {
+    var sum = TokenTally()
+    /// The first `name` of the details object at `value`, as an integer.
+    func nested(_ value: Int, _ name: StaticString, _ found: inout Int) throws -> Int {
+      guard s.bytes[value] == UInt8(ascii: "{") else {
+        found = 0
+        return try s.skipValue(at: value, depth: depth + 1)
+      }
+      var seen = false
+      found = 0
+      var number = 0
+      let end = try s.walkMembers(ofObjectAt: value, depth: depth + 1) { key, value in
+        guard !seen, s.key(key, equals: name) else { return nil }
+        seen = true
+        let valueEnd = try s.skipValue(at: value, depth: depth + 2)
+        number = s.integer(at: value..<valueEnd) ?? 0
+        return valueEnd
+      }
+      found = number
+      return end
+    }
+    let end = try s.walkMembers(ofObjectAt: i, depth: depth) { key, value in
+      if s.key(key, equals: "prompt_tokens") || s.key(key, equals: "input_tokens") {
+        let valueEnd = try s.skipValue(at: value, depth: depth + 1)
+        sum.input += s.integer(at: value..<valueEnd) ?? 0
+        return valueEnd
+      }
+      if s.key(key, equals: "completion_tokens") || s.key(key, equals: "output_tokens") {
+        let valueEnd = try s.skipValue(at: value, depth: depth + 1)
+        sum.output += s.integer(at: value..<valueEnd) ?? 0
+        return valueEnd
+      }
+      if s.key(key, equals: "prompt_tokens_details") || s.key(key, equals: "input_tokens_details") {
+        var n = 0
+        let valueEnd = try nested(value, "cached_tokens", &n)
+        sum.cachedInput += n
+        return valueEnd
+      }
+      if s.key(key, equals: "completion_tokens_details") || s.key(key, equals: "output_tokens_details") {
+        var n = 0
+        let valueEnd = try nested(value, "reasoning_tokens", &n)
+        sum.reasoning += n
+        return valueEnd
+      }
+      return nil
+    }
+    tally = sum
+    return end
+  }
+
+  // MARK: - The answer
+
+  /// Appends the answer as compact JSON: the message text for chat and
+  /// completions, the output text for responses, the vector for embeddings
+  /// (an array of vectors for several inputs), the first result for
+  /// moderations, else the whole body.
+  ///
+  /// - Parameter body: The body the summary was made from.
+  func appendAnswer(_ kind: AnswerKind, _ s: JSONScanner, body: Range<Int>, to json: inout [UInt8]) {
+    guard isObject else {
       JSONWriter.appendCompact(s, body, to: &json)
       return
     }
-    var choices: Range<Int>?
-    var data: Range<Int>?
-    var output: Range<Int>?
-    var results: Range<Int>?
-    var model: Range<Int>?
-    var tally = TokenTally()
-    try s.forEachMember(ofObjectAt: body.lowerBound) { key, value in
-      if s.key(key, equals: Key.choices) {
-        choices = value
-      } else if s.key(key, equals: Key.usage) {
-        tally = try Self.usage(s, value)
-      } else if s.key(key, equals: Key.model) {
-        if s.kind(at: value.lowerBound) == .string { model = (value.lowerBound + 1)..<(value.upperBound - 1) }
-      } else if s.key(key, equals: Key.data) {
-        data = value
-      } else if s.key(key, equals: Key.output) {
-        output = value
-      } else if s.key(key, equals: Key.results) {
-        results = value
-      }
-      return true
-    }
-    self.model = model
-    self.tally = tally
-    switch endpoint {
-    case "/v1/chat/completions", "/chat/completions":
-      try appendChat(s, choices)
-    case "/v1/completions", "/completions":
-      if let first = try Self.firstObject(s, choices), let text = try Self.member(s, first, Key.text) {
-        JSONWriter.appendCompact(s, text, to: &json)
+    switch kind {
+    case .chat:
+      if let content, s.kind(at: content.lowerBound) != .null {
+        Self.appendValue(s, content, to: &json)
+      } else if let toolCalls, s.kind(at: toolCalls.lowerBound) == .array {
+        JSONWriter.appendCompact(s, toolCalls, to: &json)
       } else {
-        json = Self.null
+        json.append(contentsOf: Self.null)
       }
-    case "/v1/responses", "/responses":
-      try appendResponsesText(s, output)
-    case "/v1/embeddings", "/embeddings":
-      try appendEmbeddings(s, data)
-    case "/v1/moderations", "/moderations":
-      if let first = try Self.firstObject(s, results) {
+    case .completions:
+      if let text {
+        Self.appendValue(s, text, to: &json)
+      } else {
+        json.append(contentsOf: Self.null)
+      }
+    case .responses:
+      Self.appendResponsesText(s, output, to: &json)
+    case .embeddings:
+      Self.appendEmbeddings(s, data, to: &json)
+    case .moderations:
+      if let first = Self.firstObject(s, results) {
         JSONWriter.appendCompact(s, first, to: &json)
       } else {
         JSONWriter.appendCompact(s, body, to: &json)
       }
-    default:
+    case .other:
       JSONWriter.appendCompact(s, body, to: &json)
     }
   }
 
-  /// The message's content, or its tool calls when it has no content.
-  private mutating func appendChat(_ s: JSONScanner, _ choices: Range<Int>?) throws {
-    if let first = try Self.firstObject(s, choices), let message = try Self.member(s, first, Key.message),
-      s.kind(at: message.lowerBound) == .object
-    {
-      var content: Range<Int>?
-      var calls: Range<Int>?
-      try s.forEachMember(ofObjectAt: message.lowerBound) { key, value in
-        if s.key(key, equals: Key.content) {
-          content = value
-        } else if s.key(key, equals: Key.toolCalls) {
-          calls = value
-        }
-        return true
-      }
-      if let content, s.kind(at: content.lowerBound) != .null {
-        return JSONWriter.appendCompact(s, content, to: &json)
-      }
-      if let calls, s.kind(at: calls.lowerBound) == .array {
-        return JSONWriter.appendCompact(s, calls, to: &json)
-      }
+  /// Appends a value in compact form; strings, numbers and literals have no
+  /// insignificant whitespace and are copied as they are.
+  @inline(__always)
+  private static func appendValue(_ s: JSONScanner, _ range: Range<Int>, to json: inout [UInt8]) {
+    switch s.bytes[range.lowerBound] {
+    case UInt8(ascii: "{"), UInt8(ascii: "["):
+      JSONWriter.appendCompact(s, range, to: &json)
+    default:
+      json.append(contentsOf: UnsafeBufferPointer(rebasing: s.bytes[range]))
     }
-    json = Self.null
   }
 
-  private mutating func appendEmbeddings(_ s: JSONScanner, _ data: Range<Int>?) throws {
+  private static func appendEmbeddings(_ s: JSONScanner, _ data: Range<Int>?, to json: inout [UInt8]) {
     guard let data, s.kind(at: data.lowerBound) == .array else {
-      json = Self.null
+      json.append(contentsOf: null)
       return
     }
     var vectors: [Range<Int>] = []
-    try s.forEachElement(ofArrayAt: data.lowerBound) { entry in
-      if s.kind(at: entry.lowerBound) == .object, let v = try Self.member(s, entry, Key.embedding) {
+    _ = try? s.forEachElement(ofArrayAt: data.lowerBound) { entry in
+      if s.kind(at: entry.lowerBound) == .object, let v = member(s, entry, "embedding") {
         vectors.append(v)
       }
       return true
@@ -143,11 +280,11 @@ struct Answer {
   }
 
   /// The text of every `output_text` part of every output item, joined.
-  private mutating func appendResponsesText(_ s: JSONScanner, _ output: Range<Int>?) throws {
+  private static func appendResponsesText(_ s: JSONScanner, _ output: Range<Int>?, to json: inout [UInt8]) {
     var parts: [Range<Int>] = []
     if let output, s.kind(at: output.lowerBound) == .array {
-      try s.forEachElement(ofArrayAt: output.lowerBound) { item in
-        guard s.kind(at: item.lowerBound) == .object, let contents = try Self.member(s, item, Key.content),
+      _ = try? s.forEachElement(ofArrayAt: output.lowerBound) { item in
+        guard s.kind(at: item.lowerBound) == .object, let contents = member(s, item, "content"),
           s.kind(at: contents.lowerBound) == .array
         else { return true }
         try s.forEachElement(ofArrayAt: contents.lowerBound) { part in
@@ -155,10 +292,10 @@ struct Answer {
           var isText = false
           var text: Range<Int>?
           try s.forEachMember(ofObjectAt: part.lowerBound) { key, value in
-            if s.key(key, equals: Key.type) {
+            if s.key(key, equals: "type") {
               isText = s.kind(at: value.lowerBound) == .string
-                && s.decodeString(contents: (value.lowerBound + 1)..<(value.upperBound - 1)) == Key.outputText
-            } else if s.key(key, equals: Key.text) {
+                && s.decodeString(contents: (value.lowerBound + 1)..<(value.upperBound - 1)) == Array("output_text".utf8)
+            } else if s.key(key, equals: "text") {
               text = value
             }
             return true
@@ -170,7 +307,7 @@ struct Answer {
       }
     }
     guard !parts.isEmpty else {
-      json = Self.null
+      json.append(contentsOf: null)
       return
     }
     // Escaped contents join into one valid string as they are.
@@ -182,17 +319,17 @@ struct Answer {
   }
 
   /// The first element of an array, when it is an object.
-  private static func firstObject(_ s: JSONScanner, _ array: Range<Int>?) throws -> Range<Int>? {
-    guard let array, s.kind(at: array.lowerBound) == .array, let first = try s.element(0, ofArrayAt: array.lowerBound),
-      s.kind(at: first.lowerBound) == .object
+  private static func firstObject(_ s: JSONScanner, _ array: Range<Int>?) -> Range<Int>? {
+    guard let array, s.kind(at: array.lowerBound) == .array,
+      let first = try? s.element(0, ofArrayAt: array.lowerBound), s.kind(at: first.lowerBound) == .object
     else { return nil }
     return first
   }
 
   /// The first member named `name` of an object.
-  private static func member(_ s: JSONScanner, _ object: Range<Int>, _ name: [UInt8]) throws -> Range<Int>? {
+  private static func member(_ s: JSONScanner, _ object: Range<Int>, _ name: StaticString) -> Range<Int>? {
     var found: Range<Int>?
-    try s.forEachMember(ofObjectAt: object.lowerBound) { key, value in
+    _ = try? s.forEachMember(ofObjectAt: object.lowerBound) { key, value in
       if s.key(key, equals: name) {
         found = value
         return false
@@ -200,28 +337,5 @@ struct Answer {
       return true
     }
     return found
-  }
-
-  /// The token usage, as chat, completions, embeddings and responses spell it.
-  static func usage(_ s: JSONScanner, _ usage: Range<Int>) throws -> TokenTally {
-    var tally = TokenTally()
-    guard s.kind(at: usage.lowerBound) == .object else { return tally }
-    func nested(_ value: Range<Int>, _ name: [UInt8]) throws -> Int {
-      guard s.kind(at: value.lowerBound) == .object, let inner = try member(s, value, name) else { return 0 }
-      return s.integer(at: inner) ?? 0
-    }
-    try s.forEachMember(ofObjectAt: usage.lowerBound) { key, value in
-      if s.key(key, equals: Key.promptTokens) || s.key(key, equals: Key.inputTokens) {
-        tally.input += s.integer(at: value) ?? 0
-      } else if s.key(key, equals: Key.completionTokens) || s.key(key, equals: Key.outputTokens) {
-        tally.output += s.integer(at: value) ?? 0
-      } else if s.key(key, equals: Key.promptDetails) || s.key(key, equals: Key.inputDetails) {
-        tally.cachedInput += try nested(value, Key.cachedTokens)
-      } else if s.key(key, equals: Key.completionDetails) || s.key(key, equals: Key.outputDetails) {
-        tally.reasoning += try nested(value, Key.reasoningTokens)
-      }
-      return true
-    }
-    return tally
   }
 }

@@ -72,37 +72,69 @@ public func prepareRun(_ options: PrepareOptions) throws {
 
   let fromStdin = options.items == "-"
   let itemsPath = options.items.flatMap { $0 == "-" ? nil : $0 } ?? run.itemsPath
-  let reader = try LineReader(path: fromStdin ? "-" : itemsPath)
-  // Items from a pipe are kept, since merge reads them again.
-  let itemsCopy = fromStdin ? try AtomicFile(path: run.itemsPath) : nil
+  let reader = try InputLines(path: fromStdin ? "-" : itemsPath)
+  // Items from a pipe or from another file are kept as the run's
+  // items.jsonl, since merge reads the items again from there.
+  let keepsCopy = fromStdin || !isSameFile(itemsPath, run.itemsPath)
+  let itemsCopy = keepsCopy ? try AtomicFile(path: run.itemsPath) : nil
   let itemsName = fromStdin ? "<stdin>" : itemsPath
 
   var writer = RequestFileWriter(run: run, limits: options.limits, endpoint: template.url)
   var duplicates = template.customIDTemplate == nil ? nil : DuplicateFinder()
-  var line: [UInt8] = []
-  line.reserveCapacity(1 << 16)
   var count = 0
-  do {
-    while let item = try reader.nextLine() {
-      if let itemsCopy {
-        try itemsCopy.writer.write(item)
-        try itemsCopy.writer.write([0x0A])
-      }
-      let number = reader.lineNumber
-      if number == 1 && item.starts(with: [0xEF, 0xBB, 0xBF]) {
-        throw ToolError.dataError("\(itemsName):1: byte-order mark at the start of the file (save it as UTF-8 without BOM)")
-      }
-      line.removeAll(keepingCapacity: true)
-      let request: RenderedRequest
-      do {
-        request = try template.render(item: item, lineNumber: number, into: &line)
-      } catch let error as ItemError {
-        throw ToolError.dataError("\(itemsName):\(number): \(error.message)")
-      }
-      duplicates?.add(request.customID, line: number)
-      try writer.add(line, request, itemLine: number, itemsName: itemsName)
-      count += 1
+
+  // This thread reads the items and writes the request files; the workers
+  // render chunks of items (most of the time), which come back in order.
+  let compiled = template.compiled
+  let workers = OrderedWorkers<PrepareChunk>(workers: Concurrency.threads - 1, depth: Concurrency.pipelineDepth) {
+    $0.render(compiled)
+  }
+  defer { workers.stop() }
+  var spare: [PrepareChunk] = []
+  func takeBack() throws {
+    guard let chunk = workers.takeOldest() else { return }
+    count += try chunk.write(to: &writer, duplicates: &duplicates, itemsName: itemsName)
+    if let (number, error) = chunk.failure {
+      if let error = error as? ItemError { throw ToolError.dataError("\(itemsName):\(number): \(error.message)") }
+      throw error
     }
+    if let error = chunk.stopError { throw error }
+    spare.append(chunk)
+  }
+  func submit(_ chunk: PrepareChunk) throws {
+    if !workers.hasRoom { try takeBack() }
+    workers.submit(chunk)
+  }
+
+  do {
+    var chunk = PrepareChunk()
+    while true {
+      let item: UnsafeBufferPointer<UInt8>
+      do {
+        guard let next = try reader.nextLine() else { break }
+        item = next
+        if let itemsCopy {
+          try itemsCopy.writer.write(item)
+          try itemsCopy.writer.write([0x0A])
+        }
+        if reader.lineNumber == 1 && item.starts(with: [0xEF, 0xBB, 0xBF]) {
+          throw ToolError.dataError("\(itemsName):1: byte-order mark at the start of the file (save it as UTF-8 without BOM)")
+        }
+      } catch {
+        // Reported once the items before it are written: a bad item
+        // earlier comes first, as it would one by one.
+        chunk.stop(with: error)
+        break
+      }
+      chunk.add(item, lineNumber: reader.lineNumber)
+      if chunk.isFull {
+        try submit(chunk)
+        chunk = spare.popLast() ?? PrepareChunk()
+        chunk.reset()
+      }
+    }
+    try submit(chunk)
+    while workers.pending > 0 { try takeBack() }
     guard count > 0 else { throw ToolError.dataError("\(itemsName): no items (the file is empty)") }
     if var finder = duplicates, let (first, second) = try finder.firstDuplicate(template: template, itemsPath: fromStdin ? nil : itemsPath, copy: itemsCopy) {
       let id = String(decoding: first.id, as: UTF8.self)
@@ -179,6 +211,14 @@ private func removeStaleFiles(run: RunDirectory, keeping: Set<String>) {
   }
 }
 
+/// Whether two paths name the same file (the same device and inode).
+func isSameFile(_ a: String, _ b: String) -> Bool {
+  var x = stat()
+  var y = stat()
+  guard stat(a, &x) == 0, stat(b, &y) == 0 else { return false }
+  return x.st_dev == y.st_dev && x.st_ino == y.st_ino
+}
+
 /// A random run id: `run-` and 16 hex digits.
 func newRunID() -> String {
   var generator = SystemRandomNumberGenerator()
@@ -205,6 +245,9 @@ struct RequestFileWriter {
   private var inputs = 0
   private var tokens = 0
   private var model = ""
+  /// Lines added for the current file and not written yet: one span of the
+  /// caller's buffer, written in one call rather than copied line by line.
+  private var pending: UnsafeBufferPointer<UInt8>?
 
   init(run: RunDirectory, limits: FileLimits, endpoint: String) {
     self.run = run
@@ -215,28 +258,57 @@ struct RequestFileWriter {
   /// Adds one request line, starting a new file when the line would pass a
   /// limit or asks for another model.
   mutating func add(_ line: [UInt8], _ request: RenderedRequest, itemLine: Int, itemsName: String) throws {
+    try line.withUnsafeBufferPointer { line in
+      try add(
+        line, model: request.model ?? "", estimatedTokens: request.estimatedTokens,
+        embeddingInputs: request.embeddingInputs, itemLine: itemLine, itemsName: itemsName)
+    }
+    // The array does not outlive the call.
+    try flushPending()
+  }
+
+  /// Adds one request line (with its newline) that stays where it is until
+  /// ``flushPending()``: lines added one after the other in one buffer are
+  /// written together.
+  mutating func add(
+    _ line: UnsafeBufferPointer<UInt8>, model requestModel: String, estimatedTokens: Int, embeddingInputs: Int,
+    itemLine: Int, itemsName: String
+  ) throws {
     guard line.count <= limits.bytes else {
       throw ToolError.dataError("\(itemsName):\(itemLine): the request is \(line.count) bytes, over the \(limits.bytes)-byte file limit")
     }
-    if request.embeddingInputs > limits.embeddingInputs {
-      throw ToolError.dataError("\(itemsName):\(itemLine): \(request.embeddingInputs) embedding inputs, over the limit of \(limits.embeddingInputs) per file")
+    if embeddingInputs > limits.embeddingInputs {
+      throw ToolError.dataError("\(itemsName):\(itemLine): \(embeddingInputs) embedding inputs, over the limit of \(limits.embeddingInputs) per file")
     }
-    let requestModel = request.model ?? ""
     if current == nil || requests + 1 > limits.requests || bytes + line.count > limits.bytes
-      || (endpoint == "/v1/embeddings" && inputs + request.embeddingInputs > limits.embeddingInputs)
+      || (endpoint == "/v1/embeddings" && inputs + embeddingInputs > limits.embeddingInputs)
       || requestModel != model
     {
       try startFile(model: requestModel)
     }
-    try current!.writer.write(line)
+    if let span = pending, span.baseAddress! + span.count == line.baseAddress {
+      pending = UnsafeBufferPointer(start: span.baseAddress, count: span.count + line.count)
+    } else {
+      try flushPending()
+      pending = line
+    }
     requests += 1
     bytes += line.count
-    inputs += request.embeddingInputs
-    tokens += request.estimatedTokens
+    inputs += embeddingInputs
+    tokens += estimatedTokens
+  }
+
+  /// Writes the lines added and not written yet; call it before their
+  /// buffer changes.
+  mutating func flushPending() throws {
+    guard let span = pending else { return }
+    pending = nil
+    try current!.writer.writeDirectly(span)
   }
 
   private mutating func startFile(model newModel: String) throws {
-    closeCurrent()
+    try flushPending()
+    try closeCurrent()
     let name = "batch_" + String(firstNumber + files.count).leftPadded(to: 3) + ".jsonl"
     current = try AtomicFile(path: run.requestPath(name))
     files.append((InputFile(local: name, requests: 0, bytes: 0), newModel, 0, current!))
@@ -247,16 +319,18 @@ struct RequestFileWriter {
     model = newModel
   }
 
-  private mutating func closeCurrent() {
-    guard current != nil, !files.isEmpty else { return }
+  private mutating func closeCurrent() throws {
+    guard let current, !files.isEmpty else { return }
     files[files.count - 1].record.requests = requests
     files[files.count - 1].record.bytes = bytes
     files[files.count - 1].tokens = tokens
+    try current.writer.releaseBuffer()
   }
 
   /// Records the counts of the last file.
   mutating func finish() throws {
-    closeCurrent()
+    try flushPending()
+    try closeCurrent()
     for file in files { try file.file.writer.flush() }
   }
 
@@ -288,6 +362,139 @@ struct RequestFileWriter {
       RequestFileRecord(
         inputFilename: $0.record, round: round, model: $0.model, estimatedInputTokens: $0.tokens,
         maxOutputTokens: maxOutputTokens)
+    }
+  }
+}
+
+/// A chunk of items, rendered into request lines on a worker thread.
+final class PrepareChunk {
+  /// What rendering one item found: plain values, so that handing them
+  /// over involves no reference counting.
+  struct Rendered {
+    /// Where the line ends in the output.
+    var end: Int
+    /// The fingerprint of the decoded `custom_id`, when the template makes one.
+    var fingerprint: UInt64?
+    /// Which of `models`.
+    var model: Int
+    var estimatedTokens: Int
+    var embeddingInputs: Int
+  }
+
+  // The properties are unchecked for exclusive access: one thread at a time
+  // uses a chunk (the hand-over goes through a lock), and the checks at run
+  // time cost more than the work on short lines.
+
+  /// The items, back to back, and where each ends.
+  @exclusivity(unchecked) private var input: [UInt8] = []
+  @exclusivity(unchecked) private var itemEnds: [Int] = []
+  @exclusivity(unchecked) private var firstLine = 0
+  @exclusivity(unchecked) private var output: [UInt8] = []
+  @exclusivity(unchecked) private var rendered: [Rendered] = []
+  /// The models of the lines, each once per run of lines that share it.
+  @exclusivity(unchecked) private var models: [String] = []
+  private var scratch = RenderScratch()
+  private var idScratch: [UInt8] = []
+  /// The item that could not be rendered (its line), and why.
+  private(set) var failure: (line: Int, error: Error)?
+  /// An error of the reading, after the chunk's items.
+  private(set) var stopError: Error?
+
+  /// About how many bytes of items make a chunk: large enough that handing
+  /// it over costs nothing, small enough that the chunks in flight (with
+  /// their request lines, four times larger) take little memory.
+  private static let targetBytes = 512 << 10
+
+  init() {
+    input.reserveCapacity(Self.targetBytes + (1 << 16))
+    output.reserveCapacity(4 * Self.targetBytes)
+  }
+
+  var isFull: Bool { input.count >= Self.targetBytes }
+
+  func reset() {
+    input.removeAll(keepingCapacity: true)
+    itemEnds.removeAll(keepingCapacity: true)
+    output.removeAll(keepingCapacity: true)
+    rendered.removeAll(keepingCapacity: true)
+    models.removeAll(keepingCapacity: true)
+    failure = nil
+    stopError = nil
+  }
+
+  func add(_ item: UnsafeBufferPointer<UInt8>, lineNumber: Int) {
+    if itemEnds.isEmpty { firstLine = lineNumber }
+    input.append(contentsOf: item)
+    itemEnds.append(input.count)
+  }
+
+  /// Ends the chunk with an error of the reading.
+  func stop(with error: Error) { stopError = error }
+
+  /// Renders the items, up to the first that fails (on a worker thread).
+  func render(_ template: CompiledTemplate) {
+    // Locals in the loop: a class's properties are checked for exclusive
+    // access at run time, at every use.
+    var output = self.output
+    var rendered = self.rendered
+    var models = self.models
+    var scratch = self.scratch
+    var idScratch = self.idScratch
+    self.output = []
+    input.withUnsafeBufferPointer { input in
+      var start = 0
+      for (n, end) in itemEnds.enumerated() {
+        let item = UnsafeBufferPointer(rebasing: input[start..<end])
+        start = end
+        do {
+          let line = try template.render(item: item, lineNumber: firstLine + n, into: &output, scratch: &scratch)
+          var fingerprint: UInt64?
+          if template.customID != nil {
+            fingerprint = output.withUnsafeBufferPointer { out in
+              let raw = UnsafeBufferPointer(rebasing: out[line.customID])
+              guard raw.contains(UInt8(ascii: "\\")) else { return ByteHash.hash(raw) }
+              idScratch.removeAll(keepingCapacity: true)
+              JSONScanner(out).appendDecodedString(contents: line.customID, to: &idScratch)
+              return idScratch.withUnsafeBufferPointer { ByteHash.hash($0) }
+            }
+          }
+          let model = line.model ?? ""
+          if models.isEmpty || models[models.count - 1] != model { models.append(model) }
+          rendered.append(
+            Rendered(
+              end: output.count, fingerprint: fingerprint, model: models.count - 1,
+              estimatedTokens: line.estimatedTokens, embeddingInputs: line.embeddingInputs))
+        } catch {
+          failure = (firstLine + n, error)
+          break
+        }
+      }
+    }
+    self.output = output
+    self.rendered = rendered
+    self.models = models
+    self.scratch = scratch
+    self.idScratch = idScratch
+  }
+
+  /// Adds the rendered lines, in order, to the request files and their
+  /// ids to the duplicate finder.
+  ///
+  /// - Returns: The number of lines added.
+  func write(to writer: inout RequestFileWriter, duplicates: inout DuplicateFinder?, itemsName: String) throws -> Int {
+    try output.withUnsafeBufferPointer { out in
+      var start = 0
+      for (n, line) in rendered.enumerated() {
+        if let fingerprint = line.fingerprint { duplicates?.add(fingerprint: fingerprint, line: firstLine + n) }
+        try writer.add(
+          UnsafeBufferPointer(rebasing: out[start..<line.end]), model: models[line.model],
+          estimatedTokens: line.estimatedTokens, embeddingInputs: line.embeddingInputs, itemLine: firstLine + n,
+          itemsName: itemsName)
+        start = line.end
+      }
+      // The lines are written before their buffer is reused.
+      try writer.flushPending()
+      return rendered.count
     }
   }
 }

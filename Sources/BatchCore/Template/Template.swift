@@ -31,6 +31,8 @@ public struct Template: Sendable {
   let literalTextBytes: Int
   /// Every path the template reads, once each, for the missing-field check.
   let paths: [(text: String, components: [JSONPathComponent])]
+  /// The same template, resolved for rendering one item after another.
+  let compiled: CompiledTemplate
 
   /// One piece of a compiled template.
   enum Segment: Sendable {
@@ -179,6 +181,10 @@ public struct Template: Sendable {
     }
     var seen = Set<String>()
     paths = compiler.paths.filter { seen.insert($0).inserted }.map { ($0, JSONPathComponent.parse($0)) }
+    compiled = CompiledTemplate(
+      body: self.body, customID: self.customID, paths: self.paths, url: url, outputField: outputField,
+      modelPath: self.modelPath, streamPath: self.streamPath, inputPath: self.inputPath, fixedModel: fixedModel,
+      literalTextBytes: literalTextBytes, messageCount: messageCount)
   }
 }
 

@@ -1,0 +1,229 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// How many threads the local steps use for their CPU-bound work.
+///
+/// One per core (`BATCHLINE_THREADS` overrides it; `1` makes every step run
+/// its work on the calling thread, which gives the same output).
+enum Concurrency {
+  static let threads: Int = {
+    if let text = ProcessInfo.processInfo.environment["BATCHLINE_THREADS"], let n = Int(text), n > 0 {
+      return min(n, 64)
+    }
+    return max(1, ProcessInfo.processInfo.activeProcessorCount)
+  }()
+
+  /// Jobs in flight for the pipelines whose caller reads and writes: two
+  /// per thread, so that each has the next ready when it finishes one.
+  static var pipelineDepth: Int { 2 * threads }
+}
+
+/// A mutex and a condition variable, for the few hand-offs between threads.
+final class Monitor: @unchecked Sendable {
+  private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+  private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+  init() {
+    pthread_mutex_init(mutex, nil)
+    pthread_cond_init(condition, nil)
+  }
+
+  deinit {
+    pthread_cond_destroy(condition)
+    pthread_mutex_destroy(mutex)
+    condition.deallocate()
+    mutex.deallocate()
+  }
+
+  /// Runs `body` with the mutex held.
+  @inline(__always)
+  func locked<R>(_ body: () throws -> R) rethrows -> R {
+    pthread_mutex_lock(mutex)
+    defer { pthread_mutex_unlock(mutex) }
+    return try body()
+  }
+
+  /// Waits for a signal; call with the mutex held (inside ``locked(_:)``).
+  func wait() { pthread_cond_wait(condition, mutex) }
+
+  /// Wakes every waiter; call with the mutex held.
+  func broadcast() { pthread_cond_broadcast(condition) }
+}
+
+/// Starts a thread that runs `body`; join it with `pthread_join`.
+///
+/// - Returns: nil if the system refuses another thread.
+func startThread(_ body: @escaping () -> Void) -> pthread_t? {
+  let context = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
+  var thread = pthread_t()
+  let started = pthread_create(&thread, nil, { raw in
+    Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue().body()
+    return nil
+  }, context)
+  guard started == 0 else {
+    Unmanaged<ThreadBody>.fromOpaque(context).release()
+    return nil
+  }
+  return thread
+}
+
+private final class ThreadBody {
+  let body: () -> Void
+  init(_ body: @escaping () -> Void) { self.body = body }
+}
+
+/// Runs jobs on worker threads and on the caller, and hands them back in
+/// the order they were submitted, with at most ``depth`` of them in flight.
+///
+/// The local steps read and write their files in order on the calling
+/// thread and leave the CPU-bound part of each chunk (rendering, parsing) to
+/// the jobs; the bound on jobs in flight bounds the memory.
+///
+/// While the caller waits for the oldest job, it runs queued jobs itself.
+/// Where the caller has work of its own between jobs (reading, writing),
+/// the steps start one worker fewer than there are cores: with a worker per
+/// core, the caller competed with two workers for two cores, got two thirds
+/// of one, and set the pace of the whole step (prepare took 0.95 s instead
+/// of 0.78 s, merge 1.7 s instead of 1.5 s).
+///
+/// Jobs are objects the caller reuses: ``submit(_:)`` takes one,
+/// ``takeOldest()`` gives the oldest back once it is done. Call ``stop()``
+/// when done (the threads keep the object alive until then).
+final class OrderedWorkers<Job: AnyObject>: @unchecked Sendable {
+  private let monitor = Monitor()
+  private let work: (Job) -> Void
+  private var queue: [Job] = []
+  private var queueHead = 0
+  private var inFlight: [Job] = []
+  private var inFlightHead = 0
+  private var finished = Set<ObjectIdentifier>()
+  private var stopping = false
+  private var threads: [pthread_t] = []
+  /// The most jobs submitted and not taken back.
+  let depth: Int
+
+  /// - Parameters:
+  ///   - workers: Threads to start besides the caller; with none, every job
+  ///     runs on the caller.
+  ///   - depth: The most jobs in flight.
+  ///   - work: What to do with a job. It must not throw: a job records its
+  ///     own error.
+  init(workers: Int, depth: Int, work: @escaping (Job) -> Void) {
+    self.work = work
+    self.depth = max(depth, 1)
+    for _ in 0..<max(workers, 0) {
+      if let thread = startThread({ [self] in runWorker() }) { self.threads.append(thread) }
+    }
+  }
+
+  /// Jobs submitted and not taken back yet.
+  var pending: Int { monitor.locked { inFlight.count - inFlightHead } }
+
+  /// Whether another job can be submitted before one is taken back.
+  var hasRoom: Bool { pending < depth }
+
+  /// Queues a job.
+  func submit(_ job: Job) {
+    monitor.locked {
+      inFlight.append(job)
+      queue.append(job)
+      monitor.broadcast()
+    }
+  }
+
+  /// The oldest job submitted, once it is done (running queued jobs on this
+  /// thread meanwhile); nil when none is pending.
+  func takeOldest() -> Job? {
+    while true {
+      let next: (done: Job?, run: Job?) = monitor.locked {
+        guard inFlightHead < inFlight.count else { return (nil, nil) }
+        let job = inFlight[inFlightHead]
+        let id = ObjectIdentifier(job)
+        while !finished.contains(id) {
+          if let queued = dequeue() { return (nil, queued) }
+          monitor.wait()
+        }
+        finished.remove(id)
+        inFlightHead += 1
+        if inFlightHead >= 64 {
+          inFlight.removeFirst(inFlightHead)
+          inFlightHead = 0
+        }
+        return (job, nil)
+      }
+      if let job = next.run {
+        run(job)
+        continue
+      }
+      return next.done
+    }
+  }
+
+  /// Ends the threads once the jobs they are running are done; jobs queued
+  /// and not started are dropped. Nothing can be taken back after.
+  func stop() {
+    monitor.locked {
+      stopping = true
+      monitor.broadcast()
+    }
+    for thread in threads { pthread_join(thread, nil) }
+    threads = []
+  }
+
+  /// The next queued job, taken off the queue; call with the lock held.
+  private func dequeue() -> Job? {
+    guard !stopping, queueHead < queue.count else { return nil }
+    let job = queue[queueHead]
+    queueHead += 1
+    if queueHead >= 64 {
+      queue.removeFirst(queueHead)
+      queueHead = 0
+    }
+    return job
+  }
+
+  /// Runs a job and marks it done.
+  private func run(_ job: Job) {
+    work(job)
+    monitor.locked {
+      finished.insert(ObjectIdentifier(job))
+      monitor.broadcast()
+    }
+  }
+
+  /// One worker's loop: take the next queued job, run it.
+  private func runWorker() {
+    while true {
+      let job: Job? = monitor.locked {
+        while queueHead == queue.count && !stopping { monitor.wait() }
+        return dequeue()
+      }
+      guard let job else { return }
+      run(job)
+    }
+  }
+}
+
+/// Buffers of one size, handed out and taken back by any thread, so that
+/// large buffers are allocated once per thread rather than once per use.
+final class BufferPool: @unchecked Sendable {
+  private let monitor = Monitor()
+  private var free: [UnsafeMutableRawBufferPointer] = []
+  let size: Int
+
+  init(size: Int) {
+    self.size = size
+  }
+
+  func take() -> UnsafeMutableRawBufferPointer {
+    monitor.locked { free.popLast() } ?? .allocate(byteCount: size, alignment: 64)
+  }
+
+  func give(_ buffer: UnsafeMutableRawBufferPointer) {
+    monitor.locked { free.append(buffer) }
+  }
+}
