@@ -341,7 +341,8 @@ struct APIURLSessionTransportTests {
     } catch let error as TransportError {
       #expect(error.kind == .connectionLost)
     }
-    #expect(Date().timeIntervalSince(started) < 2)
+    // Well before the 60 s idle timeout: the closed connection was noticed.
+    #expect(Date().timeIntervalSince(started) < 30)
     let count = try String(contentsOfFile: server.directory + "/dropped.count", encoding: .utf8)
     #expect(count == "x")
   }
@@ -360,12 +361,10 @@ struct APIURLSessionTransportTests {
       }
     }
 
-    // The server answers after 10 s; a 1 s timeout ends the wait long
-    // before, even on a loaded machine.
-    let started = Date()
+    // The server answers after 10 s: a timed-out error proves the 1 s
+    // timeout ended the wait first (a loaded machine may take a while).
     let slow = await failure("GET", "/batches/batch_slow", timeout: 1)
     #expect(slow?.kind == .timedOut)
-    #expect(Date().timeIntervalSince(started) < 8)
 
     let dropped = await failure("GET", "/batches/batch_drop")
     #expect(dropped != nil)

@@ -258,13 +258,12 @@ struct RequestFileWriter {
   /// Adds one request line, starting a new file when the line would pass a
   /// limit or asks for another model.
   mutating func add(_ line: [UInt8], _ request: RenderedRequest, itemLine: Int, itemsName: String) throws {
-    try line.withUnsafeBufferPointer { line in
-      try add(
-        line, model: request.model ?? "", estimatedTokens: request.estimatedTokens,
-        embeddingInputs: request.embeddingInputs, itemLine: itemLine, itemsName: itemsName)
-    }
-    // The array does not outlive the call.
+    try admit(
+      length: line.count, model: request.model ?? "", estimatedTokens: request.estimatedTokens,
+      embeddingInputs: request.embeddingInputs, itemLine: itemLine, itemsName: itemsName)
+    // The array does not outlive the call: it goes through the file's buffer.
     try flushPending()
+    try current!.writer.write(line)
   }
 
   /// Adds one request line (with its newline) that stays where it is until
@@ -274,26 +273,37 @@ struct RequestFileWriter {
     _ line: UnsafeBufferPointer<UInt8>, model requestModel: String, estimatedTokens: Int, embeddingInputs: Int,
     itemLine: Int, itemsName: String
   ) throws {
-    guard line.count <= limits.bytes else {
-      throw ToolError.dataError("\(itemsName):\(itemLine): the request is \(line.count) bytes, over the \(limits.bytes)-byte file limit")
-    }
-    if embeddingInputs > limits.embeddingInputs {
-      throw ToolError.dataError("\(itemsName):\(itemLine): \(embeddingInputs) embedding inputs, over the limit of \(limits.embeddingInputs) per file")
-    }
-    if current == nil || requests + 1 > limits.requests || bytes + line.count > limits.bytes
-      || (endpoint == "/v1/embeddings" && inputs + embeddingInputs > limits.embeddingInputs)
-      || requestModel != model
-    {
-      try startFile(model: requestModel)
-    }
+    try admit(
+      length: line.count, model: requestModel, estimatedTokens: estimatedTokens, embeddingInputs: embeddingInputs,
+      itemLine: itemLine, itemsName: itemsName)
     if let span = pending, span.baseAddress! + span.count == line.baseAddress {
       pending = UnsafeBufferPointer(start: span.baseAddress, count: span.count + line.count)
     } else {
       try flushPending()
       pending = line
     }
+  }
+
+  /// Checks a line against the limits, starts a new file when it must, and
+  /// counts the line in the current file.
+  private mutating func admit(
+    length: Int, model requestModel: String, estimatedTokens: Int, embeddingInputs: Int, itemLine: Int,
+    itemsName: String
+  ) throws {
+    guard length <= limits.bytes else {
+      throw ToolError.dataError("\(itemsName):\(itemLine): the request is \(length) bytes, over the \(limits.bytes)-byte file limit")
+    }
+    if embeddingInputs > limits.embeddingInputs {
+      throw ToolError.dataError("\(itemsName):\(itemLine): \(embeddingInputs) embedding inputs, over the limit of \(limits.embeddingInputs) per file")
+    }
+    if current == nil || requests + 1 > limits.requests || bytes + length > limits.bytes
+      || (endpoint == "/v1/embeddings" && inputs + embeddingInputs > limits.embeddingInputs)
+      || requestModel != model
+    {
+      try startFile(model: requestModel)
+    }
     requests += 1
-    bytes += line.count
+    bytes += length
     inputs += embeddingInputs
     tokens += estimatedTokens
   }
