@@ -2,7 +2,7 @@
 """Profile of a whole `make merged` run against the emulator: batchline or the emulator?
 
 Python 3 standard library only. It copies N items (default 1,000,000, the
-first N lines of the data of /work/shared/baseline/gen_data.py, by default
+first N lines of the data of ../shared/baseline/gen_data.py, by default
 /tmp/bench-data/N1000000/batch/items.jsonl) into a scratch run directory
 with the article's prompt (the one scripts/bench.py derives from the
 article's utils/prompt.py: 945 MB of requests for 1M items), starts
@@ -498,7 +498,7 @@ def main():
     args = p.parse_args()
     if not os.path.exists(args.items):
         sys.exit(f"profile_run: {args.items} not found; make it with "
-                 "python3 /work/shared/baseline/gen_data.py -n 1000000")
+                 "python3 ../shared/baseline/gen_data.py -n 1000000")
     prof = Profile(args)
     info = machine()
     log(f"scratch: {prof.work}")
