@@ -868,6 +868,30 @@ class TestUnixCitizen(E2ETest):
                  if not (COUNTER_RE.match(line) or line.startswith("batch-merge: tokens:"))]
         self.assertEqual(noise, [], "no error text on stderr")
 
+    def test_sort_as_a_filter(self):
+        make_sample(self.tmp / "items.jsonl", 60)
+        run = self.tmp / "run"
+        run.mkdir()
+        write_json(run / "prompt.json", CHAT_PROMPT)
+        shutil.copy(self.tmp / "items.jsonl", run / "items.jsonl")
+        status, out, err = run_tool("batch-prepare", "run", cwd=self.tmp, env=self.env(key=None))
+        self.assertEqual(status, 0, err)
+        requests = read_lines(run / "in" / "batch_001.jsonl")
+        ids = [json.loads(line)["custom_id"] for line in requests]
+        # Result lines in another order, one request without any, one repeated.
+        results = [json.dumps({"id": "batch_req_%d" % n, "custom_id": i, "response": {"status_code": 200,
+                   "body": {"choices": [{"message": {"content": "x"}}]}}, "error": None}).encode()
+                   for n, i in enumerate(ids)]
+        shuffled = list(reversed(results[1:])) + [results[5]]
+        # As in `batch-sort --requests run/in/batch_001.jsonl < results`.
+        status, out, err = run_tool("batch-sort", "--requests", "run/in/batch_001.jsonl", cwd=self.tmp,
+                                    env=self.env(key=None), input=b"\n".join(shuffled) + b"\n", raw=True)
+        self.assertEqual(status, 0, err)
+        self.assertEqual(out, b"\n".join(results[1:]) + b"\n")
+        notes = err.decode().splitlines()
+        self.assertIn("batch-sort: dropped 1 repeated result line", notes)
+        self.assertIn("batch-sort: 1 request has no result line: '%s'" % ids[0], notes)
+
 
 # --------------------------------------------------------------------------
 # 8. Faults
