@@ -43,13 +43,14 @@ import os
 import random
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+
+import emulator_process
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIME_BIN = "/usr/bin/time"
@@ -160,32 +161,13 @@ class Bench:
     # ---- emulator
 
     def start_emulator(self):
-        port_file = os.path.join(self.work, "emulator.port")
-        data_dir = os.path.join(self.work, "emulator-data")
-        os.makedirs(data_dir, exist_ok=True)
-        self.emu_err = open(os.path.join(self.logs, "emulator.err"), "wb")
-        self.emu = subprocess.Popen(
-            [sys.executable, os.path.join(ROOT, "scripts", "emulator.py"), "--host", "127.0.0.1",
-             "--port", "0", "--port-file", port_file, "--speed", "0", "--data-dir", data_dir],
-            stdout=subprocess.DEVNULL, stderr=self.emu_err)
-        deadline = time.time() + 30
-        while not os.path.exists(port_file):
-            if self.emu.poll() is not None or time.time() > deadline:
-                raise SystemExit("bench_transfer: the emulator did not start; see " + self.emu_err.name)
-            time.sleep(0.05)
-        with open(port_file) as f:
-            self.port = int(f.read().strip())
+        self.emu, self.port, self.emu_err = emulator_process.start(
+            self.work, os.path.join(self.logs, "emulator.err"), who="bench_transfer")
         self.base = f"http://127.0.0.1:{self.port}/v1"
         log(f"emulator pid {self.emu.pid} on port {self.port}")
 
     def stop_emulator(self):
-        if self.emu and self.emu.poll() is None:
-            os.kill(self.emu.pid, signal.SIGTERM)
-            try:
-                self.emu.wait(10)
-            except subprocess.TimeoutExpired:
-                os.kill(self.emu.pid, signal.SIGKILL)
-                self.emu.wait()
+        emulator_process.stop(self.emu)
 
     def api(self, method, path):
         url = f"http://127.0.0.1:{self.port}{path}" if path.startswith("/_emulator") else self.base + path
