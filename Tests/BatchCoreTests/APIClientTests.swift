@@ -462,7 +462,7 @@ func query(of request: HTTPRequest) -> [String: String] {
 
     let body = MultipartBody(
       fields: [("purpose", "batch")], filename: "a\"b.jsonl", boundary: "batchline-0123456789abcdef0123456789abcdef")
-    let size = try body.write(source: source, to: directory + "/body")
+    let result = try body.write(source: source, to: directory + "/body")
     let written = try #require(FileManager.default.contents(atPath: directory + "/body"))
     var expected = Data(
       """
@@ -479,7 +479,8 @@ func query(of request: HTTPRequest) -> [String: String] {
     expected.append(content)
     expected.append(contentsOf: "\r\n--batchline-0123456789abcdef0123456789abcdef--\r\n".utf8)
     #expect(written == expected)
-    #expect(size == Int64(expected.count))
+    #expect(result.bytes == Int64(expected.count))
+    #expect(result.sourceSHA256 == (try SHA256.hexDigest(ofFile: source)))
     #expect(body.contentType == "multipart/form-data; boundary=batchline-0123456789abcdef0123456789abcdef")
   }
 

@@ -3,10 +3,17 @@ import Testing
 
 @testable import BatchCore
 
+/// The digest by the portable code; the test fails if OpenSSL's differs.
 private func digest(_ bytes: [UInt8]) -> String {
-  var hasher = SHA256()
-  bytes.withUnsafeBytes { hasher.update($0) }
-  return hasher.finalizeHex()
+  var portable = SHA256(portableOnly: true)
+  var native = SHA256()
+  bytes.withUnsafeBytes {
+    portable.update($0)
+    native.update($0)
+  }
+  let result = portable.finalizeHex()
+  #expect(native.finalizeHex() == result)
+  return result
 }
 
 private func digest(_ text: String) -> String { digest(Array(text.utf8)) }
@@ -34,13 +41,33 @@ private func digest(_ text: String) -> String { digest(Array(text.utf8)) }
     #expect(digest(message) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
   }
 
+  /// Processes that link FoundationNetworking have libcrypto, so the fast
+  /// path is the one that runs on Linux.
+  @Test func openSSLIsUsedOnLinux() {
+    #if os(Linux)
+      #expect(SHA256().usesOpenSSL)
+    #endif
+    #expect(!SHA256(portableOnly: true).usesOpenSSL)
+  }
+
+  /// A copy taken mid-message goes on independently of the original.
+  @Test(arguments: [false, true]) func copiesAreIndependent(portableOnly: Bool) {
+    var first = SHA256(portableOnly: portableOnly)
+    Array("ab".utf8).withUnsafeBytes { first.update($0) }
+    var second = first
+    Array("c".utf8).withUnsafeBytes { first.update($0) }
+    Array("d".utf8).withUnsafeBytes { second.update($0) }
+    #expect(first.finalizeHex() == digest("abc"))
+    #expect(second.finalizeHex() == digest("abd"))
+  }
+
   /// The same bytes fed in uneven pieces give the same digest.
-  @Test func piecesMakeNoDifference() {
+  @Test(arguments: [false, true]) func piecesMakeNoDifference(portableOnly: Bool) {
     var g = JSONFuzz.Generator(seed: 1)
     let message = (0..<100_000).map { _ in UInt8(truncatingIfNeeded: g.next()) }
     let whole = digest(message)
     for _ in 0..<3 {
-      var hasher = SHA256()
+      var hasher = SHA256(portableOnly: portableOnly)
       var i = 0
       while i < message.count {
         let n = min(message.count - i, [0, 1, 7, 55, 56, 63, 64, 65, 1000, 4096][g.below(10)])
@@ -72,9 +99,11 @@ private func digest(_ text: String) -> String { digest(Array(text.utf8)) }
     let message = [UInt8](repeating: UInt8(ascii: "a"), count: length)
     #expect(digest(message) == expected)
     // Byte by byte, through the partial-block path.
-    var hasher = SHA256()
-    for byte in message { [byte].withUnsafeBytes { hasher.update($0) } }
-    #expect(hasher.finalizeHex() == expected)
+    for portableOnly in [false, true] {
+      var hasher = SHA256(portableOnly: portableOnly)
+      for byte in message { [byte].withUnsafeBytes { hasher.update($0) } }
+      #expect(hasher.finalizeHex() == expected)
+    }
   }
 
   @Test func everyByteValue() {

@@ -52,10 +52,12 @@ enum APIFileIO {
 
   /// Copies everything readable from `source` to `destination`, a chunk at a time.
   ///
+  /// - Parameter observe: Sees each chunk before it is written.
   /// - Returns: The number of bytes copied.
-  static func copyContents(from source: Int32, sourcePath: String, to destination: Int32, destinationPath: String)
-    throws -> Int64
-  {
+  static func copyContents(
+    from source: Int32, sourcePath: String, to destination: Int32, destinationPath: String,
+    observe: (UnsafeRawBufferPointer) -> Void = { _ in }
+  ) throws -> Int64 {
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
     defer { buffer.deallocate() }
     var total: Int64 = 0
@@ -66,7 +68,9 @@ enum APIFileIO {
         throw ToolError(.noInput, "cannot read '\(sourcePath)': \(reason(errno))")
       }
       if n == 0 { return total }
-      try writeAll(destination, UnsafeRawBufferPointer(rebasing: buffer[0..<n]), path: destinationPath)
+      let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+      observe(chunk)
+      try writeAll(destination, chunk, path: destinationPath)
       total += Int64(n)
     }
   }

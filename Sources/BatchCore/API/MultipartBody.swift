@@ -76,14 +76,17 @@ public struct MultipartBody: Sendable {
 
   /// Writes the whole body, with the file at `source`, to a new file at `destination`.
   ///
+  /// The file's bytes are hashed on the way through, so that the caller has
+  /// the digest of what it sends without reading the file a second time.
+  ///
   /// - Parameters:
   ///   - source: The file whose bytes form the file part; copied in 1 MiB chunks.
   ///   - destination: The body file; it must not exist yet.
-  /// - Returns: The size of the body in bytes.
+  /// - Returns: The size of the body in bytes and the SHA-256 of the file part.
   /// - Throws: ``ToolError`` when a file cannot be read or written; the
   ///   destination is removed then.
   @discardableResult
-  public func write(source: String, to destination: String) throws -> Int64 {
+  public func write(source: String, to destination: String) throws -> (bytes: Int64, sourceSHA256: String) {
     let input = try APIFileIO.openForReading(source)
     defer { close(input) }
     let output = try APIFileIO.createExclusive(destination)
@@ -94,12 +97,14 @@ public struct MultipartBody: Sendable {
     }
     let head = self.head
     let tail = self.tail
+    var hasher = SHA256()
     try APIFileIO.writeAll(output, head, path: destination)
     let copied = try APIFileIO.copyContents(
-      from: input, sourcePath: source, to: output, destinationPath: destination)
+      from: input, sourcePath: source, to: output, destinationPath: destination
+    ) { hasher.update($0) }
     try APIFileIO.writeAll(output, tail, path: destination)
     finished = true
-    return Int64(head.count) + copied + Int64(tail.count)
+    return (Int64(head.count) + copied + Int64(tail.count), hasher.finalizeHex())
   }
 
   /// `text` made safe inside a quoted header parameter, as browsers do:
@@ -109,4 +114,19 @@ public struct MultipartBody: Sendable {
       .replacingOccurrences(of: "\r", with: "%0D")
       .replacingOccurrences(of: "\n", with: "%0A")
   }
+}
+
+/// The multipart body of an upload, written to a temporary file and ready to send.
+public struct PreparedUpload: Sendable {
+  /// The temporary file holding the whole body.
+  public let bodyPath: String
+  /// The size of the body in bytes: the request's `Content-Length`.
+  public let length: Int64
+  /// The request's `Content-Type`, with the boundary.
+  public let contentType: String
+  /// The SHA-256 of the file being uploaded (the file part, not the body).
+  public let sha256: String
+
+  /// Removes the temporary file.
+  public func discard() { APIFileIO.remove(bodyPath) }
 }

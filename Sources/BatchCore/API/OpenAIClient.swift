@@ -77,7 +77,8 @@ public final class OpenAIClient: Sendable {
 
   // MARK: - Files
 
-  /// Uploads a file, streaming it from disk.
+  /// Uploads a file, streaming it from disk: ``prepareUpload(at:filename:purpose:expiresAfter:)``
+  /// then ``uploadFile(_:)``.
   ///
   /// The multipart body (`purpose`, then the file) is written to a temporary
   /// file next to `path` and sent with a `Content-Length`, so memory stays
@@ -99,6 +100,24 @@ public final class OpenAIClient: Sendable {
   public func uploadFile(
     at path: String, filename: String? = nil, purpose: String = "batch", expiresAfter: Int? = nil
   ) async throws -> FileObject {
+    let upload = try prepareUpload(at: path, filename: filename, purpose: purpose, expiresAfter: expiresAfter)
+    defer { upload.discard() }
+    return try await uploadFile(upload)
+  }
+
+  /// Writes the multipart body of an upload to a temporary file, hashing the
+  /// file's bytes on the way (one read of the file gives both).
+  ///
+  /// The body goes next to `path`, or to the temporary directory when that
+  /// directory is read-only. Call ``PreparedUpload/discard()`` when done.
+  ///
+  /// - Parameters: As for ``uploadFile(at:filename:purpose:expiresAfter:)``.
+  /// - Returns: The body, its size, and the SHA-256 of the file at `path`.
+  /// - Throws: ``ToolError`` `.noInput` when the file cannot be read,
+  ///   `.dataError` when it is larger than the provider accepts.
+  public func prepareUpload(
+    at path: String, filename: String? = nil, purpose: String = "batch", expiresAfter: Int? = nil
+  ) throws -> PreparedUpload {
     guard let size = APIFileIO.size(path) else {
       throw ToolError(.noInput, "cannot read '\(path)': \(APIFileIO.reason(errno))")
     }
@@ -113,32 +132,34 @@ public final class OpenAIClient: Sendable {
       fields.append(("expires_after[seconds]", String(expiresAfter)))
     }
     let body = MultipartBody(fields: fields, filename: name)
-    let bodyPath = try writeTemporaryBody(body, source: path)
-    defer { APIFileIO.remove(bodyPath) }
-    let length = APIFileIO.size(bodyPath) ?? 0
-
-    var request = makeRequest("POST", "files", contentType: body.contentType)
-    request.headers["Content-Length"] = String(length)
-    request.timeout = configuration.transferTimeout
-    request.requiresFreshConnection = true
-    return try await perform(request, kind: .create) { request in
-      try await self.transport.upload(request, fromFile: bodyPath)
+    let directory = (path as NSString).deletingLastPathComponent
+    let bodyName = ".\((path as NSString).lastPathComponent).\(body.boundary.suffix(12)).upload"
+    let nextToSource = directory.isEmpty ? bodyName : directory + "/" + bodyName
+    do {
+      let written = try body.write(source: path, to: nextToSource)
+      return PreparedUpload(
+        bodyPath: nextToSource, length: written.bytes, contentType: body.contentType, sha256: written.sourceSHA256)
+    } catch let error as ToolError where error.status == .failure {
+      let fallback = (NSTemporaryDirectory() as NSString).appendingPathComponent(bodyName)
+      let written = try body.write(source: path, to: fallback)
+      return PreparedUpload(
+        bodyPath: fallback, length: written.bytes, contentType: body.contentType, sha256: written.sourceSHA256)
     }
   }
 
-  /// Writes `body` to a hidden temporary file next to `source`, or in the
-  /// temporary directory when that directory is read-only.
-  private func writeTemporaryBody(_ body: MultipartBody, source: String) throws -> String {
-    let directory = (source as NSString).deletingLastPathComponent
-    let name = ".\((source as NSString).lastPathComponent).\(body.boundary.suffix(12)).upload"
-    let nextToSource = directory.isEmpty ? name : directory + "/" + name
-    do {
-      try body.write(source: source, to: nextToSource)
-      return nextToSource
-    } catch let error as ToolError where error.status == .failure {
-      let fallback = (NSTemporaryDirectory() as NSString).appendingPathComponent(name)
-      try body.write(source: source, to: fallback)
-      return fallback
+  /// Sends a prepared upload; see ``uploadFile(at:filename:purpose:expiresAfter:)``.
+  ///
+  /// The corresponding API call is `POST /v1/files`.
+  ///
+  /// - Returns: The new file object.
+  /// - Throws: ``APIError`` (check ``APIError/outcomeUnknown`` before uploading again).
+  public func uploadFile(_ upload: PreparedUpload) async throws -> FileObject {
+    var request = makeRequest("POST", "files", contentType: upload.contentType)
+    request.headers["Content-Length"] = String(upload.length)
+    request.timeout = configuration.transferTimeout
+    request.requiresFreshConnection = true
+    return try await perform(request, kind: .create) { request in
+      try await self.transport.upload(request, fromFile: upload.bodyPath)
     }
   }
 

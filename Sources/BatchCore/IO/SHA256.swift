@@ -5,8 +5,159 @@ import Darwin
 #endif
 
 /// SHA-256 (FIPS 180-4), for the content digest that identifies a request
-/// file across crashes. The toolchain ships no hash on Linux.
+/// file across crashes.
+///
+/// The toolchain ships no hash on Linux. Every process that links
+/// FoundationNetworking already has OpenSSL's libcrypto mapped (libcurl
+/// needs it), and its SHA-256 uses the CPU's SHA instructions: about 7 times
+/// the speed of portable code here (1.3 GB/s against 184 MB/s). So the
+/// hasher uses libcrypto when the process has it, and the portable
+/// implementation below otherwise; both give the same digest.
 public struct SHA256 {
+  private var native: NativeSHA256?
+  private var portable = PortableSHA256()
+
+  /// A hasher; OpenSSL's when the process has it loaded.
+  public init() { native = NativeSHA256.make() }
+
+  /// A hasher that never uses OpenSSL (for tests that compare the two).
+  init(portableOnly: Bool) { native = portableOnly ? nil : NativeSHA256.make() }
+
+  /// Whether this hasher runs on OpenSSL.
+  var usesOpenSSL: Bool { native != nil }
+
+  /// Adds bytes to the message.
+  public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    guard native != nil else { return portable.update(bytes) }
+    if !isKnownUniquelyReferenced(&native!) { native = native!.copy() }
+    native!.update(bytes)
+  }
+
+  /// The digest, as 64 lowercase hex digits.
+  public mutating func finalizeHex() -> String {
+    guard let native else { return portable.finalizeHex() }
+    return native.finalizeHex()
+  }
+
+  /// The digest of a file's bytes, read in 1 MiB blocks.
+  ///
+  /// - Throws: ``ToolError`` 66 if the file cannot be read.
+  public static func hexDigest(ofFile path: String) throws -> String {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw ToolError.noInput("cannot read '\(path)': \(String(cString: strerror(errno)))") }
+    defer { close(fd) }
+    var hasher = SHA256()
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+    defer { buffer.deallocate() }
+    while true {
+      let n = read(fd, buffer.baseAddress!, buffer.count)
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw ToolError(.failure, "cannot read '\(path)': \(String(cString: strerror(errno)))")
+      }
+      if n == 0 { break }
+      hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+    }
+    return hasher.finalizeHex()
+  }
+}
+
+/// Lowercase hex of 32-bit words, most significant first.
+private func hex(_ words: [UInt32]) -> String {
+  words.map { String($0, radix: 16).leftPadded(to: 8) }.joined()
+}
+
+/// OpenSSL's EVP SHA-256, found among the libraries the process has already
+/// loaded (nothing is loaded for it). Copy-on-write through ``copy()``.
+private final class NativeSHA256 {
+  private typealias New = @convention(c) () -> OpaquePointer?
+  private typealias Free = @convention(c) (OpaquePointer?) -> Void
+  private typealias Method = @convention(c) () -> OpaquePointer?
+  private typealias Initialize = @convention(c) (OpaquePointer?, OpaquePointer?, OpaquePointer?) -> Int32
+  private typealias Update = @convention(c) (OpaquePointer?, UnsafeRawPointer?, Int) -> Int32
+  private typealias Final = @convention(c) (OpaquePointer?, UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<UInt32>?) -> Int32
+  private typealias Copy = @convention(c) (OpaquePointer?, OpaquePointer?) -> Int32
+
+  private struct Library {
+    let new: New, free: Free, sha256: Method, initialize: Initialize, update: Update, final: Final, copy: Copy
+  }
+
+  /// libcrypto's functions, or nil when the process does not have it.
+  private static let library: Library? = {
+    func symbol<T>(_ name: String, as type: T.Type) -> T? {
+      #if canImport(Glibc)
+        // A nil handle is RTLD_DEFAULT: the libraries already loaded.
+        guard let address = dlsym(nil, name) else { return nil }
+        return unsafeBitCast(address, to: type)
+      #else
+        return nil
+      #endif
+    }
+    guard let new = symbol("EVP_MD_CTX_new", as: New.self),
+      let free = symbol("EVP_MD_CTX_free", as: Free.self),
+      let sha256 = symbol("EVP_sha256", as: Method.self),
+      let initialize = symbol("EVP_DigestInit_ex", as: Initialize.self),
+      let update = symbol("EVP_DigestUpdate", as: Update.self),
+      let final = symbol("EVP_DigestFinal_ex", as: Final.self),
+      let copy = symbol("EVP_MD_CTX_copy_ex", as: Copy.self)
+    else { return nil }
+    let library = Library(
+      new: new, free: free, sha256: sha256, initialize: initialize, update: update, final: final, copy: copy)
+    // Trust it only once it has hashed "abc" right.
+    guard let probe = NativeSHA256(library) else { return nil }
+    Array("abc".utf8).withUnsafeBytes { probe.update($0) }
+    guard probe.finalizeHex() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" else { return nil }
+    return library
+  }()
+
+  private let library: Library
+  private let context: OpaquePointer
+
+  static func make() -> NativeSHA256? { library.flatMap { NativeSHA256($0) } }
+
+  private init?(_ library: Library) {
+    guard let context = library.new() else { return nil }
+    guard library.initialize(context, library.sha256(), nil) == 1 else {
+      library.free(context)
+      return nil
+    }
+    self.library = library
+    self.context = context
+  }
+
+  private init(copying other: NativeSHA256, into context: OpaquePointer) {
+    library = other.library
+    self.context = context
+  }
+
+  deinit { library.free(context) }
+
+  func copy() -> NativeSHA256 {
+    guard let context = library.new(), library.copy(context, self.context) == 1 else {
+      fatalError("OpenSSL could not copy a SHA-256 context")
+    }
+    return NativeSHA256(copying: self, into: context)
+  }
+
+  func update(_ bytes: UnsafeRawBufferPointer) {
+    guard bytes.count > 0 else { return }
+    guard library.update(context, bytes.baseAddress, bytes.count) == 1 else {
+      fatalError("OpenSSL's SHA-256 update failed")
+    }
+  }
+
+  func finalizeHex() -> String {
+    var digest = [UInt8](repeating: 0, count: 32)
+    var length: UInt32 = 0
+    guard library.final(context, &digest, &length) == 1, length == 32 else {
+      fatalError("OpenSSL's SHA-256 final failed")
+    }
+    return digest.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+  }
+}
+
+/// SHA-256 in portable Swift: about 184 MB/s here, as coreutils' sha256sum.
+struct PortableSHA256 {
   private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (
     0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19
   )
@@ -25,10 +176,8 @@ public struct SHA256 {
     0x748f_82ee, 0x78a5_636f, 0x84c8_7814, 0x8cc7_0208, 0x90be_fffa, 0xa450_6ceb, 0xbef9_a3f7, 0xc671_78f2,
   ]
 
-  public init() {}
-
   /// Adds bytes to the message.
-  public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+  mutating func update(_ bytes: UnsafeRawBufferPointer) {
     length += UInt64(bytes.count)
     var i = 0
     if blockCount > 0 {
@@ -54,7 +203,7 @@ public struct SHA256 {
   }
 
   /// The digest, as 64 lowercase hex digits.
-  public mutating func finalizeHex() -> String {
+  mutating func finalizeHex() -> String {
     let bitLength = length &* 8
     var padding: [UInt8] = [0x80]
     let used = (blockCount + 1) % 64
@@ -63,8 +212,7 @@ public struct SHA256 {
     let saved = length
     padding.withUnsafeBytes { update($0) }
     length = saved
-    let words = [state.0, state.1, state.2, state.3, state.4, state.5, state.6, state.7]
-    return words.map { String($0, radix: 16).leftPadded(to: 8) }.joined()
+    return hex([state.0, state.1, state.2, state.3, state.4, state.5, state.6, state.7])
   }
 
   @inline(__always) private func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
@@ -94,27 +242,5 @@ public struct SHA256 {
         state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d, state.4 &+ e, state.5 &+ f, state.6 &+ g, state.7 &+ h
       )
     }
-  }
-
-  /// The digest of a file's bytes, read in 1 MiB blocks.
-  ///
-  /// - Throws: ``ToolError`` 66 if the file cannot be read.
-  public static func hexDigest(ofFile path: String) throws -> String {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw ToolError.noInput("cannot read '\(path)': \(String(cString: strerror(errno)))") }
-    defer { close(fd) }
-    var hasher = SHA256()
-    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-    defer { buffer.deallocate() }
-    while true {
-      let n = read(fd, buffer.baseAddress!, buffer.count)
-      if n < 0 {
-        if errno == EINTR { continue }
-        throw ToolError(.failure, "cannot read '\(path)': \(String(cString: strerror(errno)))")
-      }
-      if n == 0 { break }
-      hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-    }
-    return hasher.finalizeHex()
   }
 }

@@ -26,16 +26,20 @@ extension RemoteRun {
     let local = file.inputFilename.local
     let path = run.requestPath(local)
     let name = Self.remoteName(runId: ledger.runId, local: local)
-    let digest = try SHA256.hexDigest(ofFile: path)
-    if let recorded = file.inputFilename.sha256, recorded != digest {
-      throw ToolError.dataError("'\(path)' changed since it was prepared; run batch-prepare again")
-    }
     let bytes = file.inputFilename.bytes
     guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
       throw ToolError.noInput("cannot read '\(path)': No such file or directory")
     }
     if let size = attributes[.size] as? Int, size != bytes {
       throw ToolError.dataError("'\(path)' has \(size) bytes where prepare wrote \(bytes); run batch-prepare again")
+    }
+    // The body is written, and the file hashed, before anything is decided:
+    // a file changed since its first upload attempt must not be adopted.
+    let upload = try client.prepareUpload(at: path, filename: name, purpose: client.profile.uploadPurpose)
+    defer { upload.discard() }
+    let digest = upload.sha256
+    if let recorded = file.inputFilename.sha256, recorded != digest {
+      throw ToolError.dataError("'\(path)' changed since it was prepared; run batch-prepare again")
     }
     if file.inputFilename.uploadStartedAt != nil,
       let found = try await findUpload(named: name, bytes: bytes, since: ledger.createdAt, wait: Self.visibilityWait())
@@ -53,7 +57,7 @@ extension RemoteRun {
         $0.inputFilename.uploadStartedAt = Self.now
       }
       do {
-        let object = try await client.uploadFile(at: path, filename: name, purpose: client.profile.uploadPurpose)
+        let object = try await client.uploadFile(upload)
         try record(object, for: local)
         return
       } catch let error as APIError where error.outcomeUnknown {
