@@ -11,8 +11,9 @@ let manual = """
   Writes dir/in/batch_NNN.jsonl, split at 50,000 requests and 200 MB, and a
   new dir/status.json, and prints the request count and the estimated cost.
   --max-cost (or MAX_COST) refuses a run estimated above that many USD.
-  BATCHLINE_MAX_REQUESTS and BATCHLINE_MAX_BYTES make the files smaller. A
-  rerun whose request files come out the same keeps the run as it is.
+  BATCHLINE_MAX_REQUESTS and BATCHLINE_MAX_BYTES make the files smaller;
+  BATCHLINE_PROVIDER=groq splits them at Groq's 100 MB. A rerun whose
+  request files come out the same keeps the run as it is.
 
   --retry writes the requests whose failure can be retried (429, 5xx,
   expired, cancelled, never run) into new request files that continue the

@@ -428,3 +428,37 @@ private func items(_ n: Int, id: (Int) -> String = { "i\($0)" }) -> String {
     #expect(readBytes(fixture.run.file(ledger.items.path)) == readBytes(other))
   }
 }
+
+@Suite struct FileLimitsTests {
+  @Test func openAIsLimitsByDefault() throws {
+    let limits = try FileLimits.fromEnvironment([:])
+    #expect(limits.requests == 50_000)
+    #expect(limits.bytes == 200_000_000)
+  }
+
+  /// Groq takes files of 100 MB, whether named or recognised by its URL.
+  @Test(arguments: [
+    ["BATCHLINE_PROVIDER": "groq"], ["BATCHLINE_PROVIDER": "Groq"],
+    ["OPENAI_BASE_URL": "https://api.groq.com/openai/v1"],
+  ])
+  func groqFilesAreSmaller(env: [String: String]) throws {
+    let limits = try FileLimits.fromEnvironment(env)
+    #expect(limits.bytes == 100_000_000)
+    #expect(limits.requests == 50_000)
+  }
+
+  /// The variables only ever lower a limit.
+  @Test func variablesLowerTheProvidersLimits() throws {
+    let groq = try FileLimits.fromEnvironment(["BATCHLINE_PROVIDER": "groq", "BATCHLINE_MAX_BYTES": "150000000"])
+    #expect(groq.bytes == 100_000_000)
+    let small = try FileLimits.fromEnvironment(["BATCHLINE_MAX_BYTES": "1000", "BATCHLINE_MAX_REQUESTS": "60000"])
+    #expect(small.bytes == 1000)
+    #expect(small.requests == 50_000)
+  }
+
+  @Test func anUnknownProviderIsAConfigurationError() {
+    #expect {
+      _ = try FileLimits.fromEnvironment(["BATCHLINE_PROVIDER": "acme"])
+    } throws: { ($0 as? ToolError)?.status == .configuration }
+  }
+}

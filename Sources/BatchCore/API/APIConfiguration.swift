@@ -13,6 +13,36 @@ public enum APIProvider: String, Sendable, CaseIterable {
   case azure
   /// Groq's OpenAI-compatible batch API.
   case groq
+
+  /// The provider: `BATCHLINE_PROVIDER` when set; otherwise Azure when
+  /// `AZURE_OPENAI_ENDPOINT` is set, Groq when `OPENAI_BASE_URL` is on
+  /// `groq.com`, and OpenAI else.
+  ///
+  /// - Parameter env: The environment.
+  /// - Returns: The provider.
+  /// - Throws: ``ToolError`` `.configuration` for an unknown `BATCHLINE_PROVIDER`.
+  public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws
+    -> APIProvider
+  {
+    func value(_ name: String) -> String? {
+      guard let text = env[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty
+      else { return nil }
+      return text
+    }
+    if let name = value("BATCHLINE_PROVIDER") {
+      guard let chosen = APIProvider(rawValue: name.lowercased()) else {
+        throw ToolError(.configuration, "BATCHLINE_PROVIDER must be openai, azure or groq, not '\(name)'")
+      }
+      return chosen
+    }
+    if value("AZURE_OPENAI_ENDPOINT") != nil { return .azure }
+    if let base = value("OPENAI_BASE_URL"), let host = URL(string: base)?.host?.lowercased(),
+      host == "groq.com" || host.hasSuffix(".groq.com")
+    {
+      return .groq
+    }
+    return .openai
+  }
 }
 
 /// Where the API is, which key to send, and what the provider accepts.
@@ -114,21 +144,7 @@ public struct APIConfiguration: Sendable {
     }
 
     let baseText = value("OPENAI_BASE_URL")
-    let provider: APIProvider
-    if let name = value("BATCHLINE_PROVIDER") {
-      guard let chosen = APIProvider(rawValue: name.lowercased()) else {
-        throw ToolError(.configuration, "BATCHLINE_PROVIDER must be openai, azure or groq, not '\(name)'")
-      }
-      provider = chosen
-    } else if value("AZURE_OPENAI_ENDPOINT") != nil {
-      provider = .azure
-    } else if let baseText, let host = URL(string: baseText)?.host?.lowercased(),
-      host == "groq.com" || host.hasSuffix(".groq.com")
-    {
-      provider = .groq
-    } else {
-      provider = .openai
-    }
+    let provider = try APIProvider.fromEnvironment(env)
 
     let keyNames: [String]
     var apiVersion: String? = nil

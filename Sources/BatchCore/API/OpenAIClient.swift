@@ -123,7 +123,9 @@ public final class OpenAIClient: Sendable {
     }
     if purpose == profile.uploadPurpose && size > profile.maxBytesPerFile {
       throw ToolError(
-        .dataError, "'\(path)' is \(size) bytes, more than the \(profile.maxBytesPerFile) a batch file may have")
+        .dataError,
+        "'\(path)' is \(size) bytes, more than the \(profile.maxBytesPerFile) a batch file may have here; "
+          + "run batch-prepare again with the same provider settings (or BATCHLINE_MAX_BYTES)")
     }
     let name = filename ?? (path as NSString).lastPathComponent
     var fields: [(name: String, value: String)] = [("purpose", purpose)]

@@ -17,15 +17,19 @@ public struct FileLimits: Sendable {
 
   public init() {}
 
-  /// The limits, lowered by `BATCHLINE_MAX_REQUESTS` and
-  /// `BATCHLINE_MAX_BYTES` where set (smaller files finish sooner, and a
-  /// provider may allow less).
+  /// The limits, lowered to the provider's (Groq takes 100 MB files; see
+  /// ``APIProvider/fromEnvironment(_:)``), and by `BATCHLINE_MAX_REQUESTS`
+  /// and `BATCHLINE_MAX_BYTES` where set (smaller files finish sooner).
   ///
-  /// - Throws: ``ToolError`` 64 for a value that is not a positive number.
+  /// - Throws: ``ToolError`` 64 for a value that is not a positive number,
+  ///   78 for an unknown `BATCHLINE_PROVIDER`.
   public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws
     -> FileLimits
   {
     var limits = FileLimits()
+    let profile = ProviderProfile.standard(for: try APIProvider.fromEnvironment(env))
+    limits.requests = min(limits.requests, profile.maxRequestsPerFile)
+    limits.bytes = Int(min(Int64(limits.bytes), profile.maxBytesPerFile))
     for (name, keyPath) in [("BATCHLINE_MAX_REQUESTS", \FileLimits.requests), ("BATCHLINE_MAX_BYTES", \FileLimits.bytes)] {
       guard let text = env[name], !text.isEmpty else { continue }
       guard let value = Int(text), value > 0 else { throw ToolError.usage("\(name) must be a positive whole number, not '\(text)'") }
