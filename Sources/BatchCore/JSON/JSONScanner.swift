@@ -335,7 +335,9 @@ public struct JSONScanner {
   /// Calls `body` with each member of the object at `i`, in order.
   ///
   /// The key range excludes the quotes and is still escaped; the value range
-  /// is exact. `body` returns false to stop early.
+  /// is exact, and the value has been validated. `body` returns false to
+  /// stop early. The same walk as ``walkMembers(ofObjectAt:depth:_:)``,
+  /// for callers that want whole values.
   ///
   /// - Returns: The index just after the object (or where the walk stopped).
   @discardableResult
@@ -343,60 +345,23 @@ public struct JSONScanner {
     ofObjectAt i: Int, depth: Int = 0,
     _ body: (_ key: Range<Int>, _ value: Range<Int>) throws -> Bool
   ) throws -> Int {
-    guard i < end, bytes[i] == UInt8(ascii: "{") else {
-      throw JSONSyntaxError(offset: i, reason: "expected an object")
-    }
-    var j = skipWhitespace(i + 1)
-    if j < end && bytes[j] == UInt8(ascii: "}") { return j + 1 }
-    while true {
-      guard j < end, bytes[j] == UInt8(ascii: "\"") else {
-        throw JSONSyntaxError(offset: j, reason: "expected a string key")
-      }
-      let keyEnd = try skipString(at: j)
-      let key = (j + 1)..<(keyEnd - 1)
-      j = skipWhitespace(keyEnd)
-      guard j < end, bytes[j] == UInt8(ascii: ":") else {
-        throw JSONSyntaxError(offset: j, reason: "expected ':'")
-      }
-      j = skipWhitespace(j + 1)
-      let valueEnd = try skipValue(at: j, depth: depth + 1)
-      if try !body(key, j..<valueEnd) { return valueEnd }
-      j = skipWhitespace(valueEnd)
-      guard j < end else { throw JSONSyntaxError(offset: j, reason: "unexpected end of text") }
-      if bytes[j] == UInt8(ascii: ",") {
-        j = skipWhitespace(j + 1)
-      } else if bytes[j] == UInt8(ascii: "}") {
-        return j + 1
-      } else {
-        throw JSONSyntaxError(offset: j, reason: "expected ',' or '}'")
-      }
+    try walkObject(at: i, depth: depth) { key, start in
+      let valueEnd = try skipValue(at: start, depth: depth + 1)
+      return try body(key.range, start..<valueEnd) ? .walked(to: valueEnd) : .stop(at: valueEnd)
     }
   }
 
-  /// Calls `body` with the range of each element of the array at `i`, in order.
+  /// Calls `body` with the range of each element of the array at `i`, in
+  /// order; see ``forEachMember(ofObjectAt:depth:_:)``.
   ///
   /// - Returns: The index just after the array (or where the walk stopped).
   @discardableResult
   public func forEachElement(
     ofArrayAt i: Int, depth: Int = 0, _ body: (_ value: Range<Int>) throws -> Bool
   ) throws -> Int {
-    guard i < end, bytes[i] == UInt8(ascii: "[") else {
-      throw JSONSyntaxError(offset: i, reason: "expected an array")
-    }
-    var j = skipWhitespace(i + 1)
-    if j < end && bytes[j] == UInt8(ascii: "]") { return j + 1 }
-    while true {
-      let valueEnd = try skipValue(at: j, depth: depth + 1)
-      if try !body(j..<valueEnd) { return valueEnd }
-      j = skipWhitespace(valueEnd)
-      guard j < end else { throw JSONSyntaxError(offset: j, reason: "unexpected end of text") }
-      if bytes[j] == UInt8(ascii: ",") {
-        j = skipWhitespace(j + 1)
-      } else if bytes[j] == UInt8(ascii: "]") {
-        return j + 1
-      } else {
-        throw JSONSyntaxError(offset: j, reason: "expected ',' or ']'")
-      }
+    try walkArray(at: i, depth: depth) { _, start in
+      let valueEnd = try skipValue(at: start, depth: depth + 1)
+      return try body(start..<valueEnd) ? .walked(to: valueEnd) : .stop(at: valueEnd)
     }
   }
 
@@ -420,6 +385,38 @@ public struct JSONScanner {
   public func walkMembers(
     ofObjectAt i: Int, depth: Int = 0, _ body: (_ key: JSONKey, _ value: Int) throws -> Int?
   ) throws -> Int {
+    try walkObject(at: i, depth: depth) { key, start in try body(key, start).map { .walked(to: $0) } ?? .skip }
+  }
+
+  /// Walks the array at `i`, checking every byte once: `body` gets each
+  /// element's index and start, and either walks the element itself (at
+  /// `depth + 1`) and returns the index just after it, or returns nil to
+  /// have it validated and skipped. See ``walkMembers(ofObjectAt:depth:_:)``.
+  ///
+  /// - Returns: The index just after the array.
+  @discardableResult
+  public func walkElements(
+    ofArrayAt i: Int, depth: Int = 0, _ body: (_ index: Int, _ value: Int) throws -> Int?
+  ) throws -> Int {
+    try walkArray(at: i, depth: depth) { n, start in try body(n, start).map { .walked(to: $0) } ?? .skip }
+  }
+
+  /// What a walk's body did with a value.
+  private enum WalkStep {
+    /// Nothing: the walk validates and skips the value.
+    case skip
+    /// Walked it, up to the index just after it.
+    case walked(to: Int)
+    /// Walked it, and the walk ends there.
+    case stop(at: Int)
+  }
+
+  /// The one object walker under ``walkMembers(ofObjectAt:depth:_:)`` and
+  /// ``forEachMember(ofObjectAt:depth:_:)``.
+  @inline(__always)
+  private func walkObject(at i: Int, depth: Int, _ body: (_ key: JSONKey, _ value: Int) throws -> WalkStep) throws
+    -> Int
+  {
     guard i < end, bytes[i] == UInt8(ascii: "{") else {
       throw JSONSyntaxError(offset: i, reason: "expected an object")
     }
@@ -441,7 +438,12 @@ public struct JSONScanner {
       }
       j = skipWhitespace(j + 1)
       guard j < end else { throw JSONSyntaxError(offset: j, reason: "unexpected end of text") }
-      let valueEnd = try body(key, j) ?? skipValue(at: j, depth: depth + 1)
+      let valueEnd: Int
+      switch try body(key, j) {
+      case .skip: valueEnd = try skipValue(at: j, depth: depth + 1)
+      case .walked(let end): valueEnd = end
+      case .stop(let end): return end
+      }
       j = skipWhitespace(valueEnd)
       guard j < end else { throw JSONSyntaxError(offset: j, reason: "unexpected end of text") }
       if bytes[j] == UInt8(ascii: ",") {
@@ -454,16 +456,12 @@ public struct JSONScanner {
     }
   }
 
-  /// Walks the array at `i`, checking every byte once: `body` gets each
-  /// element's index and start, and either walks the element itself (at
-  /// `depth + 1`) and returns the index just after it, or returns nil to
-  /// have it validated and skipped. See ``walkMembers(ofObjectAt:depth:_:)``.
-  ///
-  /// - Returns: The index just after the array.
-  @discardableResult
-  public func walkElements(
-    ofArrayAt i: Int, depth: Int = 0, _ body: (_ index: Int, _ value: Int) throws -> Int?
-  ) throws -> Int {
+  /// The one array walker under ``walkElements(ofArrayAt:depth:_:)`` and
+  /// ``forEachElement(ofArrayAt:depth:_:)``.
+  @inline(__always)
+  private func walkArray(at i: Int, depth: Int, _ body: (_ index: Int, _ value: Int) throws -> WalkStep) throws
+    -> Int
+  {
     guard i < end, bytes[i] == UInt8(ascii: "[") else {
       throw JSONSyntaxError(offset: i, reason: "expected an array")
     }
@@ -475,7 +473,12 @@ public struct JSONScanner {
     var n = 0
     while true {
       guard j < end else { throw JSONSyntaxError(offset: j, reason: "unexpected end of text") }
-      let valueEnd = try body(n, j) ?? skipValue(at: j, depth: depth + 1)
+      let valueEnd: Int
+      switch try body(n, j) {
+      case .skip: valueEnd = try skipValue(at: j, depth: depth + 1)
+      case .walked(let end): valueEnd = end
+      case .stop(let end): return end
+      }
       n += 1
       j = skipWhitespace(valueEnd)
       guard j < end else { throw JSONSyntaxError(offset: j, reason: "unexpected end of text") }
