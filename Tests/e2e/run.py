@@ -440,6 +440,26 @@ class TestHappyPathMake(E2ETest):
         self.assertEqual(len(emulator.acted("batch.create")), 1, "no new batch")
 
 
+    def test_downloads_are_staged_in_the_run_not_in_tmpdir(self):
+        """batch-download writes nothing to $TMPDIR (often a tmpfs, where a
+        200 MB file would sit in memory and then be copied): a TMPDIR that
+        does not exist changes nothing, and out/.incoming is left empty."""
+        emulator = self.start_emulator()
+        run = self.new_run(count=300)
+        env = self.env(emulator)
+        for name in ("batch-prepare", "batch-upload", "batch-create", "batch-wait"):
+            self.tool(name, run, env=env)
+        incoming = run / "out" / ".incoming"
+        incoming.mkdir(parents=True, exist_ok=True)
+        (incoming / "0C4F.tmp").write_bytes(b"left by a killed download")
+        self.tool("batch-download", run, env=dict(env, TMPDIR=str(self.tmp / "no-such-dir")))
+        self.assertFalse(incoming.exists(), "out/.incoming is removed")
+        self.assertEqual(len(read_lines(run / "out" / "batch_001.jsonl")), 300)
+        for name in ("batch-sort", "batch-merge"):
+            self.tool(name, run, env=env)
+        self.assert_merged(run, answer_check=nonempty_string)
+
+
 # --------------------------------------------------------------------------
 # 2. Other endpoints and template features
 

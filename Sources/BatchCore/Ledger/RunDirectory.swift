@@ -34,6 +34,36 @@ public struct RunDirectory: Sendable {
   /// The path of a result file in `out/`.
   public func resultPath(_ local: String) -> String { "\(outDirectory)/\(local)" }
 
+  /// Where downloads land before they are renamed into `out/`: inside
+  /// `out/`, so that the rename never crosses file systems.
+  public var incomingDirectory: String { "\(outDirectory)/.incoming" }
+
+  /// Points this process's `TMPDIR` at an empty ``incomingDirectory``, where
+  /// FoundationNetworking's `download(for:)` writes each response.
+  ///
+  /// Left at `/tmp`, often a tmpfs, every 200 MB result file would sit in
+  /// memory and then be copied to disk. Call it with the run's lock held
+  /// (what is in the directory is a dead process's), before any transfer,
+  /// and only in a tool's own process: it changes the environment.
+  public func stageDownloadsInRun() throws {
+    try makeSubdirectories()
+    let directory = incomingDirectory
+    clearIncoming()
+    if mkdir(directory, 0o755) != 0 {
+      throw ToolError(.failure, "cannot create '\(directory)': \(String(cString: strerror(errno)))")
+    }
+    setenv("TMPDIR", directory, 1)
+  }
+
+  /// Empties and removes ``incomingDirectory``.
+  public func clearIncoming() {
+    let directory = incomingDirectory
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+      unlink("\(directory)/\(name)")
+    }
+    rmdir(directory)
+  }
+
   /// Creates `in/` and `out/` if they are missing.
   public func makeSubdirectories() throws {
     for directory in [path, inDirectory, outDirectory] {

@@ -104,6 +104,7 @@ public func forgetRun(_ run: RunDirectory) throws {
       try? fm.removeItem(atPath: "\(directory)/\(name)")
     }
   }
+  run.clearIncoming()
   for name in ["status.json", "items_classified.jsonl", ".stamps", ".batchline.lock"] {
     try? fm.removeItem(atPath: run.file(name))
   }

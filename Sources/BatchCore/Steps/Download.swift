@@ -7,10 +7,18 @@ import Foundation
 /// client; a file with fewer lines than the batch's request counts is
 /// fetched once more, then reported.
 ///
+/// - Parameters:
+///   - run: The run.
+///   - client: The client; by default one made from the environment.
+///   - stagingInRun: Whether responses are first written to `out/.incoming`
+///     (``RunDirectory/stageDownloadsInRun()``) rather than `$TMPDIR`;
+///     batch-download sets it, tests that share a process do not.
 /// - Throws: ``ToolError``: 66 when batches are not finished, 75 for
 ///   network trouble, 77 for a refused key.
-public func downloadRun(_ run: RunDirectory, client: OpenAIClient? = nil) async throws {
+public func downloadRun(_ run: RunDirectory, client: OpenAIClient? = nil, stagingInRun: Bool = false) async throws {
   let remote = try RemoteRun.open(run, client: client)
+  if stagingInRun { try run.stageDownloadsInRun() }
+  defer { if stagingInRun { run.clearIncoming() } }
   let ledger = try remote.ledger()
   if let running = ledger.files.first(where: { !$0.isTerminal }) {
     throw ToolError.noInput("the batch of in/\(running.inputFilename.local) has not finished; run batch-wait")
