@@ -392,7 +392,7 @@ class Bench:
         ids = self.uploaded_ids(self.four_dir)
         for fid, path in zip(ids, self.four_files):
             self.check_remote(fid, os.path.getsize(path), None)
-        self.record("c 4 x 50 MB", "batch-upload (4 at once)", res, self.four_bytes)
+        self.record("c 4 x 50 MB", "batch-upload (3 at once)", res, self.four_bytes)
         for fid in ids:
             self.delete_file(fid)
 
@@ -471,9 +471,8 @@ class Bench:
         def upload_phase(seen):
             body = [fl for p, (fl, pos) in seen.items() if p.endswith(".upload")]
             if body:
-                return "multipart body to a temporary file" if any(fl & 3 for fl in body) else "HTTP transfer and answer"
-            if any(p.endswith("/in/" + name) for p in seen):
-                return "SHA-256 of the file"
+                return ("multipart body to a temporary file, hashed on the way" if any(fl & 3 for fl in body)
+                        else "HTTP transfer and answer")
             return None
         up = self.spans(samples, upload_phase)
 
@@ -492,6 +491,8 @@ class Bench:
                     return "fsync of the file"
                 if p == out:
                     return "count the lines"
+            if any(os.path.basename(os.path.dirname(p)) == ".incoming" for p in seen):
+                return "HTTP transfer to out/.incoming"
             if any(os.path.dirname(p) == tmp or "CFNetworkDownload" in p for p in seen):
                 return "HTTP transfer to $TMPDIR"
             return None

@@ -20,7 +20,7 @@ log is split by step too (how many uploads, polls, downloads).
 
 For batch-upload and batch-download the shim also samples the tool's open
 files every 10 ms (/proc/PID/fd and fdinfo), which tells, per request file,
-when it was being hashed (SHA-256), copied into a multipart body,
+when it was being copied (and hashed) into a multipart body,
 transferred, fsynced or line-counted. Turn this off with --no-sample.
 
 Usage:
@@ -149,13 +149,13 @@ class FdSampler:
                 if base.startswith(".") and base.endswith(".upload"):
                     stem = base[1:].split(".jsonl.", 1)[0]
                     phases[stem] = "multipart body written" if flags & 3 else "HTTP transfer"
-                elif os.path.basename(os.path.dirname(path)) == "in" and base.endswith(".jsonl"):
-                    phases.setdefault(base[:-6], "SHA-256")
             elif self.tool == "batch-download":
                 if base.endswith(".jsonl.part"):
                     phases[base[:-11]] = "fsync"
                 elif os.path.basename(os.path.dirname(path)) == "out" and base.endswith(".jsonl"):
                     phases[base[:-6]] = "line count"
+                elif os.path.basename(os.path.dirname(path)) == ".incoming" and flags & 3:
+                    phases["incoming:" + base] = "HTTP transfer to out/.incoming"
                 elif os.path.dirname(path) == self.tmp and flags & 3:
                     phases["tmp:" + base] = "HTTP transfer to $TMPDIR"
         return phases
