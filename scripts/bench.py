@@ -413,6 +413,9 @@ class Bench:
         if exp.get("items") != self.n:
             raise BenchError(f"{self.data} holds data for N={exp.get('items')}, not N={self.n}: "
                              f"pass -n {exp.get('items')}, or another --data directory")
+        if self.args.seed is not None and exp.get("seed") != self.args.seed:
+            raise BenchError(f"{self.data} holds data for --seed {exp.get('seed')}, not {self.args.seed}: "
+                             "choose another --data directory")
         if exp.get("failed_requests", 0):
             raise BenchError(f"{self.data} was generated with --failed-per-file, and the article's sort.py stops at "
                              "the first missing request: use data without failed requests")
@@ -453,7 +456,12 @@ class Bench:
                     shutil.rmtree(stale)
             remove(os.path.join(self.article, "items_classified.jsonl"))
             t0 = time.perf_counter()
-            proc = subprocess.run([self.python, self.gen, "-n", str(self.n), "-o", self.data],
+            # Data regenerated in place keep the seed they were made with.
+            seed = self.args.seed if self.args.seed is not None else (exp or {}).get("seed")
+            options = ["--seed", str(seed)] if seed is not None else []
+            options += ["--compact"] if self.args.compact else []
+            options += ["--ensure-ascii"] if self.args.ensure_ascii else []
+            proc = subprocess.run([self.python, self.gen, "-n", str(self.n), "-o", self.data] + options,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=self.env_article)
             if proc.returncode != 0:
                 raise BenchError(f"gen_data.py failed ({proc.returncode}):\n{proc.stderr.decode(errors='replace')}")
@@ -1110,6 +1118,10 @@ def main(argv=None):
     ap.add_argument("--skip-baseline", action="store_true",
                     help=f"reuse the article's numbers measured earlier on the same data ({BASELINE_FILE} in --data)")
     ap.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    ap.add_argument("--seed", type=int, help="gen_data.py's --seed for new data (a --data directory "
+                    "with another seed is refused)")
+    ap.add_argument("--compact", action="store_true", help="gen_data.py's --compact for new data")
+    ap.add_argument("--ensure-ascii", action="store_true", help="gen_data.py's --ensure-ascii for new data")
     ap.add_argument("--baseline", default=os.environ.get("BATCHLINE_BASELINE",
                                                          os.path.join(os.path.dirname(REPO), "shared", "baseline")),
                     help="the baseline folder with gen_data.py and seed/ (default ../shared/baseline)")
