@@ -61,6 +61,19 @@ public enum Tool {
     Diagnostics.toolName = name
     // A closed pipe ends a tool quietly, as it ends cat.
     signal(SIGPIPE, SIG_DFL)
+    #if canImport(Glibc)
+      // One malloc arena for the whole process. glibc gives each thread
+      // that allocates its own arena, and FoundationNetworking moves every
+      // chunk of a transfer across dispatch threads: a 200 MB upload peaked
+      // at 48.6 MiB with the default and 40.6 MiB with one arena, three at
+      // once at 52.5 and 42.7 MiB, with no loss of speed here or in the
+      // local steps (their buffers are allocated once). Swift's Glibc
+      // module leaves out malloc.h, hence the lookup; M_ARENA_MAX is -8.
+      typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
+      if let mallopt = dlsym(nil, "mallopt") {
+        _ = unsafeBitCast(mallopt, to: MallOpt.self)(-8, 1)
+      }
+    #endif
     let arguments = Array(CommandLine.arguments.dropFirst())
     if arguments.contains("--help") || arguments.contains("-h") {
       FileHandle.standardOutput.writeAll(manual.hasSuffix("\n") ? manual : manual + "\n")
