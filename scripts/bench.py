@@ -416,6 +416,10 @@ class Bench:
         if self.args.seed is not None and exp.get("seed") != self.args.seed:
             raise BenchError(f"{self.data} holds data for --seed {exp.get('seed')}, not {self.args.seed}: "
                              "choose another --data directory")
+        style = self.data_style()
+        if style is not None and style != self.requested_style():
+            raise BenchError(f"{self.data} holds data made with {self.style_flags(style) or 'no style options'}, "
+                             f"not {self.style_flags(self.requested_style()) or 'none'}: choose another --data directory")
         if exp.get("failed_requests", 0):
             raise BenchError(f"{self.data} was generated with --failed-per-file, and the article's sort.py stops at "
                              "the first missing request: use data without failed requests")
@@ -436,6 +440,24 @@ class Bench:
             os.makedirs(os.path.join(self.article, sub), exist_ok=True)
         return None, exp
 
+    STYLE_FILE = "gen-style.json"
+
+    def requested_style(self):
+        return {"compact": bool(self.args.compact), "ensure_ascii": bool(self.args.ensure_ascii)}
+
+    @staticmethod
+    def style_flags(style):
+        return " ".join(flag for flag, key in (("--compact", "compact"), ("--ensure-ascii", "ensure_ascii"))
+                        if style.get(key))
+
+    def data_style(self):
+        """The gen_data.py style options the data were made with, when bench.py made them."""
+        try:
+            with open(os.path.join(self.data, self.STYLE_FILE), encoding="utf-8") as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return None
+
     def ensure_data(self):
         problem, exp = self.data_problem()
         if problem is None:
@@ -451,6 +473,7 @@ class Bench:
             os.makedirs(self.data, exist_ok=True)
             remove(os.path.join(self.data, "expected.json"))
             remove(os.path.join(self.data, BASELINE_FILE))
+            remove(os.path.join(self.data, self.STYLE_FILE))
             for stale in (self.run_dir, self.work):
                 if os.path.isdir(stale):
                     shutil.rmtree(stale)
@@ -459,12 +482,14 @@ class Bench:
             # Data regenerated in place keep the seed they were made with.
             seed = self.args.seed if self.args.seed is not None else (exp or {}).get("seed")
             options = ["--seed", str(seed)] if seed is not None else []
-            options += ["--compact"] if self.args.compact else []
-            options += ["--ensure-ascii"] if self.args.ensure_ascii else []
+            style = self.requested_style()
+            options += self.style_flags(style).split()
             proc = subprocess.run([self.python, self.gen, "-n", str(self.n), "-o", self.data] + options,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=self.env_article)
             if proc.returncode != 0:
                 raise BenchError(f"gen_data.py failed ({proc.returncode}):\n{proc.stderr.decode(errors='replace')}")
+            with open(os.path.join(self.data, self.STYLE_FILE), "w", encoding="utf-8") as f:
+                json.dump(style, f)
             note(f"data: generated in {time.perf_counter() - t0:.0f} s")
             problem, exp = self.data_problem()
             if problem:

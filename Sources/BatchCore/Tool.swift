@@ -69,8 +69,9 @@ public enum Tool {
       // once at 52.5 and 42.7 MiB, with no loss of speed here or in the
       // local steps (their buffers are allocated once). Swift's Glibc
       // module leaves out malloc.h, hence the lookup; M_ARENA_MAX is -8.
+      // A MALLOC_ARENA_MAX the user set wins.
       typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
-      if let mallopt = dlsym(nil, "mallopt") {
+      if getenv("MALLOC_ARENA_MAX") == nil, let mallopt = dlsym(nil, "mallopt") {
         _ = unsafeBitCast(mallopt, to: MallOpt.self)(-8, 1)
       }
     #endif

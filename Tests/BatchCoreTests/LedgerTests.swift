@@ -227,6 +227,10 @@ private func inode(_ path: String) -> UInt64 {
       try writeText("x", to: run.requestPath(name))
       try writeText("x", to: run.resultPath(name))
     }
+    // A killed download's transfers, nested or not.
+    try FileManager.default.createDirectory(atPath: run.incomingDirectory + "/sub", withIntermediateDirectories: true)
+    try writeText("x", to: run.incomingDirectory + "/0C4F.tmp")
+    try writeText("x", to: run.incomingDirectory + "/sub/x.tmp")
     run.removeLeftovers()
     #expect(listDirectory(run.inDirectory) == keep.sorted())
     #expect(listDirectory(run.outDirectory) == keep.sorted())

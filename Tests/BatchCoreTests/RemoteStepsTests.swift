@@ -139,6 +139,24 @@ private func eventually(_ condition: () -> Bool) async throws -> Bool {
     #expect(remote.api.calls("POST /files").isEmpty)
     #expect(try remote.ledger.files[0].inputFilename.remote == stored)
     #expect(remote.api.files.count == 4)
+    #expect(hiddenFiles(in: remote.run.inDirectory).isEmpty, "no multipart body was written")
+  }
+
+  /// An upload interrupted before its answer, of a file changed since: the
+  /// copy on the server is of other bytes, so it is neither adopted nor
+  /// sent again.
+  @Test func aChangedFileIsNotAdopted() async throws {
+    let remote = try Remote(items: 2, perFile: 2)
+    let path = remote.run.requestPath("batch_001.jsonl")
+    try remote.run.updateLedger {
+      $0.files[0].inputFilename.uploadStartedAt = RemoteRun.now
+      $0.files[0].inputFilename.sha256 = String(repeating: "0", count: 64)
+    }
+    remote.api.addFile(filename: try remote.remoteName("batch_001.jsonl"), content: readBytes(path))
+    let error = await asyncToolError { try await remote.upload() }
+    #expect(error?.status == .dataError)
+    #expect(remote.api.calls.isEmpty)
+    #expect(try remote.ledger.files[0].inputFilename.remote == nil)
   }
 
   @Test func aSecondCopyLeftByEarlierCrashesIsDeleted() async throws {
@@ -169,6 +187,7 @@ private func eventually(_ condition: () -> Bool) async throws -> Bool {
     #expect(error?.status == .dataError)
     #expect(error?.message == "'\(remote.run.requestPath("batch_001.jsonl"))' changed since it was prepared; run batch-prepare again")
     #expect(remote.api.calls.isEmpty)
+    #expect(hiddenFiles(in: remote.run.inDirectory).isEmpty, "the multipart body is removed")
   }
 
   @Test func anotherServerIsRefusedOnceTheRunStarted() async throws {
@@ -535,6 +554,11 @@ private func eventually(_ condition: () -> Bool) async throws -> Bool {
     try await remote.download()
     try writeText("{}", to: remote.run.pricesPath)
     try writeText("{}\n", to: remote.run.classifiedPath)
+    // Not while another tool works on the run.
+    let lock = try remote.run.lockRun()
+    #expect(toolError { try forgetRun(remote.run) }?.status == .tryAgainLater)
+    #expect(remote.run.hasLedger)
+    lock.release()
     try forgetRun(remote.run)
     #expect(listDirectory(remote.run.path) == ["in", "items.jsonl", "out", "prices.json", "prompt.json"])
     #expect(listDirectory(remote.run.inDirectory).isEmpty && listDirectory(remote.run.outDirectory).isEmpty)
@@ -582,4 +606,9 @@ private func eventually(_ condition: () -> Bool) async throws -> Bool {
     #expect(ledger.files.map(\.round) == [1, 1, 1, 2])
     #expect(ledger.files.allSatisfy { $0.inputFilename.isRemoteDeleted == true })
   }
+}
+
+/// The names in `directory` that start with a dot: temporary files.
+private func hiddenFiles(in directory: String) -> [String] {
+  ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasPrefix(".") }
 }

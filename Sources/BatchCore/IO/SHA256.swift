@@ -35,8 +35,9 @@ public struct SHA256 {
 
   /// The digest, as 64 lowercase hex digits.
   public mutating func finalizeHex() -> String {
-    guard let native else { return portable.finalizeHex() }
-    return native.finalizeHex()
+    guard native != nil else { return portable.finalizeHex() }
+    if !isKnownUniquelyReferenced(&native!) { native = native!.copy() }
+    return native!.finalizeHex()
   }
 
   /// The digest of a file's bytes, read in 1 MiB blocks.

@@ -44,24 +44,26 @@ public struct RunDirectory: Sendable {
   /// Left at `/tmp`, often a tmpfs, every 200 MB result file would sit in
   /// memory and then be copied to disk. Call it with the run's lock held
   /// (what is in the directory is a dead process's), before any transfer,
-  /// and only in a tool's own process: it changes the environment.
+  /// and only in a tool's own process: it changes the environment, and
+  /// `setenv` is safe only while no other thread reads it (none does
+  /// before the first transfer).
   public func stageDownloadsInRun() throws {
     try makeSubdirectories()
     let directory = incomingDirectory
     clearIncoming()
-    if mkdir(directory, 0o755) != 0 {
+    var info = stat()
+    if mkdir(directory, 0o755) != 0 && !(errno == EEXIST && stat(directory, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR) {
       throw ToolError(.failure, "cannot create '\(directory)': \(String(cString: strerror(errno)))")
     }
     setenv("TMPDIR", directory, 1)
   }
 
-  /// Empties and removes ``incomingDirectory``.
+  /// Empties and removes ``incomingDirectory``, whatever a killed download
+  /// left there. Call it with the run's lock held.
   public func clearIncoming() {
     let directory = incomingDirectory
-    for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
-      unlink("\(directory)/\(name)")
-    }
-    rmdir(directory)
+    guard access(directory, F_OK) == 0 else { return }
+    try? FileManager.default.removeItem(atPath: directory)
   }
 
   /// Creates `in/` and `out/` if they are missing.
@@ -169,6 +171,7 @@ public struct RunDirectory: Sendable {
         if isTemporary || name.hasSuffix(".part") { unlink("\(directory)/\(name)") }
       }
     }
+    clearIncoming()
   }
 
   static let encoder: JSONEncoder = {

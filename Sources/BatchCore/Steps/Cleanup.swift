@@ -77,6 +77,10 @@ extension RemoteRun {
 ///
 /// - Throws: ``ToolError`` 1 when batches are in flight.
 public func forgetRun(_ run: RunDirectory) throws {
+  guard access(run.path, F_OK) == 0 else { return }  // nothing to forget
+  // Not under a running tool: a download would lose its temporary files.
+  let lock = try run.lockRun()
+  defer { withExtendedLifetime(lock) {} }
   if run.hasLedger {
     let ledger = try run.loadLedger()
     let busy = ledger.files.filter(\.isInFlight)

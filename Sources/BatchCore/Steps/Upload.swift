@@ -33,21 +33,28 @@ extension RemoteRun {
     if let size = attributes[.size] as? Int, size != bytes {
       throw ToolError.dataError("'\(path)' has \(size) bytes where prepare wrote \(bytes); run batch-prepare again")
     }
-    // The body is written, and the file hashed, before anything is decided:
-    // a file changed since its first upload attempt must not be adopted.
+    // A file changed since its first upload attempt must not be adopted.
+    func checkDigest(_ digest: String) throws {
+      if let recorded = file.inputFilename.sha256, recorded != digest {
+        throw ToolError.dataError("'\(path)' changed since it was prepared; run batch-prepare again")
+      }
+    }
+    if file.inputFilename.uploadStartedAt != nil {
+      try checkDigest(try SHA256.hexDigest(ofFile: path))
+      if let found = try await findUpload(
+        named: name, bytes: bytes, since: ledger.createdAt, wait: Self.visibilityWait())
+      {
+        try record(found, for: local)
+        Diagnostics.note("in/\(local): adopted \(found.id), uploaded before an interruption")
+        return
+      }
+    }
+    // The body is written, and the file hashed on the way, only for a file
+    // that is going to be sent: the digest is that of the bytes sent.
     let upload = try client.prepareUpload(at: path, filename: name, purpose: client.profile.uploadPurpose)
     defer { upload.discard() }
     let digest = upload.sha256
-    if let recorded = file.inputFilename.sha256, recorded != digest {
-      throw ToolError.dataError("'\(path)' changed since it was prepared; run batch-prepare again")
-    }
-    if file.inputFilename.uploadStartedAt != nil,
-      let found = try await findUpload(named: name, bytes: bytes, since: ledger.createdAt, wait: Self.visibilityWait())
-    {
-      try record(found, for: local)
-      Diagnostics.note("in/\(local): adopted \(found.id), uploaded before an interruption")
-      return
-    }
+    try checkDigest(digest)
     // A lost answer is looked for on the server; only when the server shows
     // nothing after the visibility wait is the upload sent again, as a rerun
     // would do.
