@@ -564,6 +564,34 @@ private func eventually(_ condition: () -> Bool) async throws -> Bool {
     #expect(listDirectory(remote.run.inDirectory).isEmpty && listDirectory(remote.run.outDirectory).isEmpty)
   }
 
+  /// Once every batch has ended and its results are on disk, the network
+  /// steps call nothing, so a finished run is sorted and merged again
+  /// offline; a token-limit refusal or a missing download keeps them busy.
+  @Test func aSettledRunNeedsNoCall() async throws {
+    let remote = try Remote(items: 4, perFile: 2)
+    remote.api.completeOnRetrieve = 1
+    try await remote.upload()
+    try await remote.create()
+    try await remote.wait()
+    #expect(try remote.ledger.files.allSatisfy { $0.isTerminal && !$0.isSettled }, "results not on disk yet")
+    try await remote.download()
+    #expect(try remote.ledger.files.allSatisfy(\.isSettled))
+    let calls = remote.api.calls.count
+    try await remote.upload()
+    try await remote.create()
+    try await remote.wait()
+    try await remote.download()
+    #expect(remote.api.calls.count == calls)
+    #expect(try RemoteRun.openUnlessSettled(remote.run, client: remote.client) == nil)
+
+    var refused = try remote.ledger.files[0]
+    refused.status = "failed"
+    refused.errors = [BatchErrorRecord(code: "token_limit_exceeded", message: "Enqueued token limit reached", param: nil, line: nil)]
+    #expect(!refused.isSettled)
+    refused.errors = [BatchErrorRecord(code: "invalid_request", message: "bad line", param: nil, line: 1)]
+    #expect(refused.isSettled)
+  }
+
   // MARK: - The whole run, and a retry, against the fake
 
   @Test func aWholeRunAndARetryLeaveNothingOnTheServer() async throws {

@@ -439,6 +439,16 @@ class TestHappyPathMake(E2ETest):
         self.assertEqual(len(emulator.acted("file.upload")), 1, "no new upload")
         self.assertEqual(len(emulator.acted("batch.create")), 1, "no new batch")
 
+        # A finished run is merged again without a key or a network: the
+        # paid steps have nothing to do and call nothing.
+        time.sleep(0.01)
+        os.utime(run / "prompt.json")
+        requests = len(emulator.log())
+        out, err = self.make("merged", batch, "POLL=1", env=self.env(None, key=None))
+        self.assertRegex(out, r"(?m)/batch-upload %s$" % re.escape(str(run)))
+        self.assertEqual((run / "items_classified.jsonl").read_bytes(), result)
+        self.assertEqual(len(emulator.log()), requests, "no request reached the server")
+
 
     def test_downloads_are_staged_in_the_run_not_in_tmpdir(self):
         """batch-download writes nothing to $TMPDIR (often a tmpfs, where a
@@ -803,16 +813,28 @@ class TestBaseURLMixing(E2ETest):
         a = self.start_emulator()
         b = self.start_emulator()
         run = self.new_run(count=50, prompt=CHAT_PROMPT)
-        self.pipeline(run, self.env(a))
-        before = snapshot(run)
-        for tool in ("batch-upload", "batch-wait"):
-            with self.subTest(tool=tool):
-                out, err = self.tool(tool, run, env=self.env(b), expect=78)
-                line = self.assert_one_line(err, tool)
-                self.assertIn(a.base_url, line)
-                self.assertIn(b.base_url, line)
-        self.assertEqual(snapshot(run), before, "the run is unchanged")
-        self.assertEqual(b.log(), [], "nothing sent to the second server")
+        for name in ("batch-prepare", "batch-upload", "batch-create", "batch-wait"):
+            self.tool(name, run, env=self.env(a))
+
+        def refused(tools):
+            before = snapshot(run)
+            for tool in tools:
+                with self.subTest(tool=tool):
+                    out, err = self.tool(tool, run, env=self.env(b), expect=78)
+                    line = self.assert_one_line(err, tool)
+                    self.assertIn(a.base_url, line)
+                    self.assertIn(b.base_url, line)
+            self.assertEqual(snapshot(run), before, "the run is unchanged")
+            self.assertEqual(b.log(), [], "nothing sent to the second server")
+
+        # Results not downloaded yet: every network step refuses.
+        refused(("batch-upload", "batch-wait", "batch-download", "batch-cleanup"))
+        # Finished: the paid steps have nothing to do and send nothing;
+        # cleanup, which deletes remote files, still refuses.
+        for name in ("batch-download", "batch-sort", "batch-merge"):
+            self.tool(name, run, env=self.env(a))
+        self.tool("batch-upload", run, env=self.env(b))
+        refused(("batch-cleanup",))
 
 
 # --------------------------------------------------------------------------

@@ -29,7 +29,7 @@ public struct CreateOptions: Sendable {
 /// - Throws: ``ToolError``: 66 when files are not uploaded yet, 75 for
 ///   network trouble, 77 for a refused key.
 public func createRun(_ options: CreateOptions, client: OpenAIClient? = nil) async throws {
-  let remote = try RemoteRun.open(options.run, client: client)
+  guard let remote = try RemoteRun.openUnlessSettled(options.run, client: client) else { return }
   var scheduler = CreateScheduler(remote: remote, options: options)
   try await scheduler.run()
 }
@@ -131,7 +131,7 @@ struct CreateScheduler {
       try remote.updateFile(file.inputFilename.local) { $0.apply(batch) }
     }
     for file in try remote.ledger().files where file.status == "failed" {
-      guard let reason = resubmittableFailure(file) else { continue }
+      guard let reason = file.resubmittableFailure else { continue }
       let local = file.inputFilename.local
       refusals[local, default: 0] += 1
       if isGivenUp(file) {
@@ -144,20 +144,6 @@ struct CreateScheduler {
       Diagnostics.note("in/\(local): batch \(file.batchId!) was refused (\(reason)); it will be made again")
       try remote.updateFile(local) { $0.resetForResubmission(reason: reason) }
     }
-  }
-
-  /// Why a failed batch may be made again as it is: the enqueued-token
-  /// limit, or a just-uploaded file the server did not see yet.
-  private func resubmittableFailure(_ file: RequestFileRecord) -> String? {
-    for error in file.errors ?? [] {
-      if error.code == "token_limit_exceeded" || (error.message ?? "").lowercased().contains("enqueued token limit") {
-        return "token_limit_exceeded"
-      }
-      if error.param == "file_id" || (error.message ?? "").hasPrefix("Cannot find file") {
-        return "input file not found yet"
-      }
-    }
-    return nil
   }
 
   private func learn(limit: Int, model: String) throws {
@@ -300,5 +286,31 @@ extension RequestFileRecord {
     usage = nil
     timings = nil
     outputFilenames = nil
+  }
+}
+
+extension RequestFileRecord {
+  /// Why this file's failed batch may be made again as it is: the
+  /// enqueued-token limit, or a just-uploaded file the server did not see
+  /// yet; nil for any other failure.
+  var resubmittableFailure: String? {
+    for error in errors ?? [] {
+      if error.code == "token_limit_exceeded" || (error.message ?? "").lowercased().contains("enqueued token limit") {
+        return "token_limit_exceeded"
+      }
+      if error.param == "file_id" || (error.message ?? "").hasPrefix("Cannot find file") {
+        return "input file not found yet"
+      }
+    }
+    return nil
+  }
+
+  /// Whether no network step has anything left to do for this file: its
+  /// batch has ended for good, and every result file it has is on disk.
+  var isSettled: Bool {
+    guard isTerminal, !isInFlight else { return false }
+    if status == "failed" && resubmittableFailure != nil { return false }
+    guard let files = outputFilenames else { return true }
+    return (files.ok.remote == nil || files.ok.local != nil) && (files.failed.remote == nil || files.failed.local != nil)
   }
 }

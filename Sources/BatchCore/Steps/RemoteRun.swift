@@ -28,6 +28,18 @@ public struct RemoteRun: Sendable {
     return remote
   }
 
+  /// Opens `run` as ``open(_:client:)`` does, unless every file of the run
+  /// is settled (its batch ended for good, its results on disk): then
+  /// upload, create, wait and download have nothing to do, and return nil
+  /// at once, with no key and no call. A finished run can then be sorted
+  /// and merged again (after a rebuild, say) without the key or a network.
+  public static func openUnlessSettled(_ run: RunDirectory, client: OpenAIClient? = nil) throws -> RemoteRun? {
+    if let ledger = try? run.loadLedger(), !ledger.files.isEmpty, ledger.files.allSatisfy(\.isSettled) {
+      return nil
+    }
+    return try open(run, client: client)
+  }
+
   /// The base URL as the ledger records it.
   var baseURL: String {
     var text = client.configuration.baseURL.absoluteString

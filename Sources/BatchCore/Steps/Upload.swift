@@ -9,7 +9,7 @@ import Foundation
 /// - Throws: ``ToolError``: 66 for a missing file, 65 for a request file
 ///   changed since prepare, 75 for network trouble, 77 for a refused key.
 public func uploadRun(_ run: RunDirectory, client: OpenAIClient? = nil) async throws {
-  let remote = try RemoteRun.open(run, client: client)
+  guard let remote = try RemoteRun.openUnlessSettled(run, client: client) else { return }
   run.removeLeftovers()
   let ledger = try remote.ledger()
   let pending = ledger.files.filter { $0.inputFilename.remote == nil }

@@ -27,7 +27,7 @@ public struct WaitOptions: Sendable {
 ///   `once` while batches still run or for network trouble, 77 for a
 ///   refused key.
 public func waitRun(_ options: WaitOptions, client: OpenAIClient? = nil) async throws {
-  let remote = try RemoteRun.open(options.run, client: client)
+  guard let remote = try RemoteRun.openUnlessSettled(options.run, client: client) else { return }
   let first = try remote.ledger()
   if let missing = first.files.first(where: { $0.batchId == nil }) {
     throw ToolError.noInput("in/\(missing.inputFilename.local) has no batch yet; run batch-create")
