@@ -104,8 +104,11 @@ demo: $(BIN)/.built
 	sh scripts/demo.sh
 
 ## test        every test: the library, the emulator, and the tools end to end
+# The library's tests get a TMPDIR of their own, removed afterwards: a
+# download that fails in-process leaves FoundationNetworking's temporary
+# file behind (the tools stage theirs in out/.incoming and sweep it).
 test: $(BIN)/.built
-	$(SWIFT) test
+	tmp=$$(mktemp -d) && TMPDIR=$$tmp $(SWIFT) test; status=$$?; rm -rf "$$tmp"; exit $$status
 	python3 scripts/test_emulator.py
 	python3 Tests/e2e/run.py $(BIN)
 	python3 Tests/e2e/crash.py $(BIN)
