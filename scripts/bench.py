@@ -201,28 +201,42 @@ def user_replacements(request):
     return changed
 
 
-def check_requests(article_path, batchline_path, name):
-    """prepare: batchline's request lines equal the article's as parsed JSON,
-    after the article's replacements on batchline's user message."""
-    lines = changed = 0
+class Mismatch(Exception):
+    """Two outputs that do not agree; the message says where and how."""
+
+
+def paired_lines(article_path, batchline_path, place, kind="file"):
+    """Yields (where, article's object, batchline's object, batchline's bytes)
+    for each pair of lines of the two files, in order. Raises Mismatch when
+    one file has more lines or a line is not JSON."""
+    lines = 0
     with open(article_path, "rb") as fa, open(batchline_path, "rb") as fb:
         while True:
             la, lb = fa.readline(), fb.readline()
             if not la and not lb:
-                return {"lines": lines, "changed": changed}
+                return
             lines += 1
-            where = f"in/{name} line {lines}"
+            where = f"{place} line {lines}"
             if not la or not lb:
-                longer = "batchline" if lb else "article"
-                return {"error": f"{where}: the {longer}'s file has more lines"}
+                raise Mismatch(f"{where}: the {'batchline' if lb else 'article'}'s {kind} has more lines")
             try:
                 a = json.loads(la)
             except ValueError as e:
-                return {"error": f"{where}: the article's line is not JSON ({e})"}
+                raise Mismatch(f"{where}: the article's line is not JSON ({e})")
             try:
                 b = json.loads(lb)
             except ValueError as e:
-                return {"error": f"{where}: batchline's line is not JSON ({e}): {short(lb.decode('utf-8', 'replace'))}"}
+                raise Mismatch(f"{where}: batchline's line is not JSON ({e}): {short(lb.decode('utf-8', 'replace'))}")
+            yield where, a, b, lb
+
+
+def check_requests(article_path, batchline_path, name):
+    """prepare: batchline's request lines equal the article's as parsed JSON,
+    after the article's replacements on batchline's user message."""
+    lines = changed = 0
+    try:
+        for where, a, b, _ in paired_lines(article_path, batchline_path, f"in/{name}"):
+            lines += 1
             if a == b:
                 continue
             changed += user_replacements(b)
@@ -233,26 +247,17 @@ def check_requests(article_path, batchline_path, name):
                             return {"error": describe_diff(f"{where} (custom_id {short(a.get('custom_id'))}), {key}",
                                                            a.get(key, "<missing>"), b.get(key, "<missing>"))}
                 return {"error": describe_diff(f"{where} (custom_id {short(a.get('custom_id'))})", a, b)}
+    except Mismatch as e:
+        return {"error": str(e)}
+    return {"lines": lines, "changed": changed}
 
 
 def check_results(article_path, batchline_path, name):
     """sort: the same custom_ids in the same order, and each line the same JSON."""
     lines = 0
-    with open(article_path, "rb") as fa, open(batchline_path, "rb") as fb:
-        while True:
-            la, lb = fa.readline(), fb.readline()
-            if not la and not lb:
-                return {"lines": lines}
+    try:
+        for where, a, b, _ in paired_lines(article_path, batchline_path, f"out/{name}", "sorted file"):
             lines += 1
-            where = f"out/{name} line {lines}"
-            if not la or not lb:
-                longer = "batchline" if lb else "article"
-                return {"error": f"{where}: the {longer}'s sorted file has more lines"}
-            try:
-                b = json.loads(lb)
-            except ValueError as e:
-                return {"error": f"{where}: batchline's line is not JSON ({e}): {short(lb.decode('utf-8', 'replace'))}"}
-            a = json.loads(la)
             if a == b:
                 continue
             ida = a.get("custom_id") if isinstance(a, dict) else None
@@ -260,6 +265,9 @@ def check_results(article_path, batchline_path, name):
             if ida != idb:
                 return {"error": f"{where}: custom_id {short(idb)} where the article's sorted file has {short(ida)}"}
             return {"error": describe_diff(f"{where} (custom_id {short(ida)})", a, b)}
+    except Mismatch as e:
+        return {"error": str(e)}
+    return {"lines": lines}
 
 
 def check_merged(article_path, batchline_path, items_path):
@@ -267,29 +275,22 @@ def check_merged(article_path, batchline_path, items_path):
     item's bytes (a warning, not a failure)."""
     lines = kept_violations = 0
     first_violation = None
-    with open(article_path, "rb") as fa, open(batchline_path, "rb") as fb, open(items_path, "rb") as fi:
-        while True:
-            la, lb, li = fa.readline(), fb.readline(), fi.readline()
-            if not la and not lb:
-                return {"lines": lines, "kept_violations": kept_violations, "first_violation": first_violation}
-            lines += 1
-            where = f"items_classified.jsonl line {lines}"
-            if not la or not lb:
-                longer = "batchline" if lb else "article"
-                return {"error": f"{where}: the {longer}'s file has more lines"}
-            try:
-                b = json.loads(lb)
-            except ValueError as e:
-                return {"error": f"{where}: batchline's line is not JSON ({e}): {short(lb.decode('utf-8', 'replace'))}"}
-            a = json.loads(la)
-            if a != b:
-                uuid = a.get("uuid") if isinstance(a, dict) else None
-                return {"error": describe_diff(f"{where} (uuid {short(uuid)})", a, b)}
-            prefix = li.rstrip(b"\r\n \t")[:-1]
-            if not lb.startswith(prefix):
-                kept_violations += 1
-                if first_violation is None:
-                    first_violation = lines
+    try:
+        with open(items_path, "rb") as fi:
+            for where, a, b, lb in paired_lines(article_path, batchline_path, "items_classified.jsonl"):
+                lines += 1
+                li = fi.readline()
+                if a != b:
+                    uuid = a.get("uuid") if isinstance(a, dict) else None
+                    return {"error": describe_diff(f"{where} (uuid {short(uuid)})", a, b)}
+                prefix = li.rstrip(b"\r\n \t")[:-1]
+                if not lb.startswith(prefix):
+                    kept_violations += 1
+                    if first_violation is None:
+                        first_violation = lines
+    except Mismatch as e:
+        return {"error": str(e)}
+    return {"lines": lines, "kept_violations": kept_violations, "first_violation": first_violation}
 
 
 def run_checks(function, jobs):
@@ -351,6 +352,41 @@ def parse_time_output(text):
                 seconds = seconds * 60 + float(part)
             wall = seconds
     return rss, wall, cpu
+
+
+def article_prompt(seed_dir):
+    """prompt.json equivalent to the article's utils/prompt.py in `seed_dir`
+    (also used by profile_run.py)."""
+    sys.path.insert(0, seed_dir)
+    saved, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # no __pycache__ in the seed folder
+    try:
+        import importlib
+        prompt = importlib.import_module("utils.prompt")
+    finally:
+        sys.path.remove(seed_dir)
+        sys.dont_write_bytecode = saved
+    system_message = prompt.system_message
+    model = prompt.LLM_MODEL["full_name"]
+    # Cross-check: the article's own request for a probe item has the shape mirrored here.
+    probe = prompt.get_batch_request({"uuid": 7, "name": "N", "category": "C", "description": "D"})
+    expected = {"custom_id": "7", "method": "POST", "url": "/v1/chat/completions",
+                "body": {"model": model, "messages": [
+                    {"role": "system", "content": system_message},
+                    {"role": "user", "content": ": name: N; category: C; description: D"}], "max_tokens": 50}}
+    if probe != expected:
+        raise BenchError(f"the article's utils/prompt.py builds requests of another shape than this script assumes: {probe}")
+    return {
+        "url": "/v1/chat/completions",
+        "custom_id": "{{uuid}}",
+        "body": {
+            "model": model,
+            "messages": [
+                {"role": "system", "content": system_message},
+                {"role": "user", "content": ": name: {{name}}; category: {{category}}; description: {{description}}"},
+            ],
+            "max_tokens": 50,
+        },
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -543,36 +579,7 @@ class Bench:
 
     def prompt_template(self):
         """prompt.json equivalent to the article's utils/prompt.py."""
-        sys.path.insert(0, self.seed_dir)
-        saved, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # no __pycache__ in the seed folder
-        try:
-            import importlib
-            prompt = importlib.import_module("utils.prompt")
-        finally:
-            sys.path.remove(self.seed_dir)
-            sys.dont_write_bytecode = saved
-        system_message = prompt.system_message
-        model = prompt.LLM_MODEL["full_name"]
-        # Cross-check: the article's own request for a probe item has the shape mirrored here.
-        probe = prompt.get_batch_request({"uuid": 7, "name": "N", "category": "C", "description": "D"})
-        expected = {"custom_id": "7", "method": "POST", "url": "/v1/chat/completions",
-                    "body": {"model": model, "messages": [
-                        {"role": "system", "content": system_message},
-                        {"role": "user", "content": ": name: N; category: C; description: D"}], "max_tokens": 50}}
-        if probe != expected:
-            raise BenchError(f"the article's utils/prompt.py builds requests of another shape than this script assumes: {probe}")
-        return {
-            "url": "/v1/chat/completions",
-            "custom_id": "{{uuid}}",
-            "body": {
-                "model": model,
-                "messages": [
-                    {"role": "system", "content": system_message},
-                    {"role": "user", "content": ": name: {{name}}; category: {{category}}; description: {{description}}"},
-                ],
-                "max_tokens": 50,
-            },
-        }
+        return article_prompt(self.seed_dir)
 
     # -- running commands ----------------------------------------------------
 

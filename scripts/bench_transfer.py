@@ -42,6 +42,7 @@ import json
 import os
 import random
 import re
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -51,6 +52,7 @@ import time
 import urllib.request
 
 import emulator_process
+from measure import machine, parse_time_v, proc_cpu
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIME_BIN = "/usr/bin/time"
@@ -87,56 +89,6 @@ WORDS = ("fresh organic roasted smoked creamy crunchy sweet savoury spicy mild t
 
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
-
-
-# --------------------------------------------------------------------------
-# Machine and measurements
-
-def machine():
-    model = "?"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    mem = "?"
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("MemTotal:"):
-                mem = f"{int(line.split()[1]) / (1 << 20):.1f} GiB"
-                break
-    return {"nproc": os.cpu_count(), "cpu": model, "memory": mem,
-            "kernel": os.uname().release, "date": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
-
-
-def proc_cpu(pid):
-    """utime+stime of a process (all its threads), in seconds."""
-    with open(f"/proc/{pid}/stat") as f:
-        text = f.read()
-    fields = text[text.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def parse_time_v(path):
-    out = {}
-    with open(path, errors="replace") as f:
-        for line in f:
-            line = line.strip()
-            if line.startswith("User time (seconds):"):
-                out["user"] = float(line.rsplit(":", 1)[1])
-            elif line.startswith("System time (seconds):"):
-                out["sys"] = float(line.rsplit(":", 1)[1])
-            elif line.startswith("Maximum resident set size (kbytes):"):
-                out["rss_kib"] = int(line.rsplit(":", 1)[1])
-            elif line.startswith("Elapsed (wall clock) time"):
-                parts = line.rsplit(": ", 1)[1].split(":")
-                secs = 0.0
-                for p in parts:
-                    secs = secs * 60 + float(p)
-                out["time_wall"] = secs
-            elif line.startswith("Exit status:"):
-                out["exit"] = int(line.rsplit(":", 1)[1])
-    return out
 
 
 class Bench:
@@ -398,7 +350,7 @@ class Bench:
 
         for mode in ("sequential", "concurrent"):
             resps = [os.path.join(self.logs, f"c-curl-{mode}-{rep}-{i}.json") for i in range(4)]
-            cmds = [" ".join(shlex_quote(x) for x in self.curl_upload_cmd(p, r))
+            cmds = [" ".join(shlex.quote(x) for x in self.curl_upload_cmd(p, r))
                     for p, r in zip(self.four_files, resps)]
             script = " && ".join(cmds) if mode == "sequential" else " & ".join(cmds) + " & wait"
             res = self.run_cmd(f"c-curl-{mode}-{rep}", ["sh", "-c", script], timed=True)
@@ -558,11 +510,6 @@ class Bench:
             for k, v in ph["reference"].items():
                 print(f"| {k} | {v:.2f} | {self.big_bytes / MB / v:.0f} |")
         self.summary = {"rows": rows, "phases": ph}
-
-
-def shlex_quote(s):
-    import shlex
-    return shlex.quote(s)
 
 
 def main():

@@ -43,6 +43,8 @@ import tempfile
 import time
 
 import emulator_process
+from bench import BenchError, article_prompt
+from measure import machine, parse_time_v, proc_cpu
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SELF = os.path.abspath(__file__)
@@ -53,76 +55,8 @@ TOOLS = ["batch-prepare", "batch-upload", "batch-create", "batch-wait", "batch-d
          "batch-sort", "batch-merge", "batch-cleanup"]
 DEFAULT_ITEMS = "/tmp/bench-data/N1000000/batch/items.jsonl"
 
-# The article's request (seed/utils/prompt.py), as scripts/bench.py renders it.
-ARTICLE_PROMPT = {
-    "url": "/v1/chat/completions",
-    "custom_id": "{{uuid}}",
-    "body": {
-        "model": "gpt-4o",
-        "messages": [
-            {"role": "system", "content": (
-                "You are a food product classification assistant. You will be given a food item with its "
-                "name, its category in the source catalogue and its description. Classify the item into "
-                "exactly one of the following classes: Fruits, Vegetables, Grains & Cereals, Bakery, Dairy, "
-                "Eggs, Meat, Poultry, Fish & Seafood, Legumes, Nuts & Seeds, Oils & Fats, Sweets & Desserts, "
-                "Snacks, Beverages, Alcoholic Beverages, Condiments & Sauces, Spices & Herbs, Prepared Meals, "
-                "Baby Food, Other. Answer with the class name only, without any explanation.")},
-            {"role": "user", "content": ": name: {{name}}; category: {{category}}; description: {{description}}"},
-        ],
-        "max_tokens": 50,
-    },
-}
-
-
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
-
-
-def proc_cpu(pid):
-    """utime+stime of a process (all its threads), in seconds; None if gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            text = f.read()
-    except OSError:
-        return None
-    fields = text[text.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def parse_time_v(path):
-    out = {}
-    try:
-        f = open(path, errors="replace")
-    except OSError:
-        return out
-    with f:
-        for line in f:
-            line = line.strip()
-            if line.startswith("User time (seconds):"):
-                out["user"] = float(line.rsplit(":", 1)[1])
-            elif line.startswith("System time (seconds):"):
-                out["sys"] = float(line.rsplit(":", 1)[1])
-            elif line.startswith("Maximum resident set size (kbytes):"):
-                out["rss_kib"] = int(line.rsplit(":", 1)[1])
-            elif line.startswith("File system outputs:"):
-                out["fs_out_blocks"] = int(line.rsplit(":", 1)[1])
-    return out
-
-
-def machine():
-    model, mem = "?", "?"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("MemTotal:"):
-                mem = f"{int(line.split()[1]) / (1 << 20):.1f} GiB"
-                break
-    return {"nproc": os.cpu_count(), "cpu": model, "memory": mem, "kernel": os.uname().release,
-            "date": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
 
 
 # --------------------------------------------------------------------------
@@ -248,7 +182,9 @@ def shim(tool, argv):
     entry = {"tool": tool, "args": argv, "start": start, "end": start + wall, "wall": wall, "exit": rc,
              "emu_cpu": (e1 - e0) if e0 is not None and e1 is not None else None,
              "load_start": load0, "load_end": os.getloadavg()}
-    entry.update(parse_time_v(tfile))
+    times = parse_time_v(tfile)
+    times.pop("exit", None)  # the shim's own status is the one recorded
+    entry.update(times)
     entry["cpu"] = entry.get("user", 0.0) + entry.get("sys", 0.0)
     if result:
         entry["phases"] = result
@@ -303,8 +239,12 @@ class Profile:
         if a.prompt:
             shutil.copyfile(a.prompt, os.path.join(self.run_dir, "prompt.json"))
         else:
+            try:
+                prompt = article_prompt(os.path.join(a.baseline, "seed"))
+            except (BenchError, ImportError) as e:
+                sys.exit(f"profile_run: the article's prompt from {a.baseline}/seed: {e}; use --baseline DIR or --prompt")
             with open(os.path.join(self.run_dir, "prompt.json"), "w") as f:
-                json.dump(ARTICLE_PROMPT, f, indent=2)
+                json.dump(prompt, f, indent=2)
         if os.path.exists(self.shims):
             shutil.rmtree(self.shims)
         os.makedirs(self.shims)
@@ -470,6 +410,8 @@ def main():
     p.add_argument("-n", type=int, default=1_000_000, help="items (default 1,000,000)")
     p.add_argument("--items", default=DEFAULT_ITEMS, help=f"items to take the first N from (default {DEFAULT_ITEMS})")
     p.add_argument("--prompt", help="prompt.json to use (default: the article's prompt)")
+    p.add_argument("--baseline", default=os.path.join(os.path.dirname(ROOT), "shared", "baseline"),
+                   help="the baseline folder whose seed/ holds the article's prompt (default ../shared/baseline)")
     p.add_argument("--bin", default=os.path.join(ROOT, ".build-xfer", "release"))
     p.add_argument("--poll", default="60", help="POLL for make (the polling cap, s)")
     p.add_argument("--work", help="scratch directory (default: a new one in $TMPDIR)")
