@@ -24,11 +24,7 @@ public enum APIProvider: String, Sendable, CaseIterable {
   public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws
     -> APIProvider
   {
-    func value(_ name: String) -> String? {
-      guard let text = env[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty
-      else { return nil }
-      return text
-    }
+    let value = { environmentValue(env, $0) }
     if let name = value("BATCHLINE_PROVIDER") {
       guard let chosen = APIProvider(rawValue: name.lowercased()) else {
         throw ToolError(.configuration, "BATCHLINE_PROVIDER must be openai, azure or groq, not '\(name)'")
@@ -137,12 +133,7 @@ public struct APIConfiguration: Sendable {
   public static func fromEnvironment(
     _ env: [String: String] = ProcessInfo.processInfo.environment
   ) throws -> APIConfiguration {
-    func value(_ name: String) -> String? {
-      guard let text = env[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty
-      else { return nil }
-      return text
-    }
-
+    let value = { environmentValue(env, $0) }
     let baseText = value("OPENAI_BASE_URL")
     let provider = try APIProvider.fromEnvironment(env)
 
@@ -326,4 +317,10 @@ public struct APIConfiguration: Sendable {
     }
     return result
   }
+}
+
+/// The variable `name` of `env`, trimmed; nil when unset or blank.
+private func environmentValue(_ env: [String: String], _ name: String) -> String? {
+  guard let text = env[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else { return nil }
+  return text
 }

@@ -137,16 +137,16 @@ public final class OpenAIClient: Sendable {
     let directory = (path as NSString).deletingLastPathComponent
     let bodyName = ".\((path as NSString).lastPathComponent).\(body.boundary.suffix(12)).upload"
     let nextToSource = directory.isEmpty ? bodyName : directory + "/" + bodyName
+    var bodyPath = nextToSource
+    let written: (bytes: Int64, sourceSHA256: String)
     do {
-      let written = try body.write(source: path, to: nextToSource)
-      return PreparedUpload(
-        bodyPath: nextToSource, length: written.bytes, contentType: body.contentType, sha256: written.sourceSHA256)
+      written = try body.write(source: path, to: bodyPath)
     } catch let error as ToolError where error.status == .failure {
-      let fallback = (NSTemporaryDirectory() as NSString).appendingPathComponent(bodyName)
-      let written = try body.write(source: path, to: fallback)
-      return PreparedUpload(
-        bodyPath: fallback, length: written.bytes, contentType: body.contentType, sha256: written.sourceSHA256)
+      bodyPath = (NSTemporaryDirectory() as NSString).appendingPathComponent(bodyName)
+      written = try body.write(source: path, to: bodyPath)
     }
+    return PreparedUpload(
+      bodyPath: bodyPath, length: written.bytes, contentType: body.contentType, sha256: written.sourceSHA256)
   }
 
   /// Sends a prepared upload; see ``uploadFile(at:filename:purpose:expiresAfter:)``.

@@ -76,15 +76,7 @@ func readLines(of path: String) -> [String] {
 func toolError(
   _ body: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation
 ) -> ToolError? {
-  do {
-    try body()
-    Issue.record("expected a ToolError, nothing was thrown", sourceLocation: sourceLocation)
-  } catch let error as ToolError {
-    return error
-  } catch {
-    Issue.record("expected a ToolError, got \(error)", sourceLocation: sourceLocation)
-  }
-  return nil
+  toolError(from: Result { try body() }, sourceLocation: sourceLocation)
 }
 
 /// Runs async `body` and returns the ``ToolError`` it throws.
@@ -94,10 +86,20 @@ func asyncToolError(
 ) async -> ToolError? {
   do {
     try await body()
-    Issue.record("expected a ToolError, nothing was thrown", sourceLocation: sourceLocation)
-  } catch let error as ToolError {
-    return error
+    return toolError(from: .success(()), sourceLocation: sourceLocation)
   } catch {
+    return toolError(from: .failure(error), sourceLocation: sourceLocation)
+  }
+}
+
+/// The ``ToolError`` of an outcome; an issue is recorded for anything else.
+private func toolError(from outcome: Result<Void, any Error>, sourceLocation: SourceLocation) -> ToolError? {
+  switch outcome {
+  case .success:
+    Issue.record("expected a ToolError, nothing was thrown", sourceLocation: sourceLocation)
+  case .failure(let error as ToolError):
+    return error
+  case .failure(let error):
     Issue.record("expected a ToolError, got \(error)", sourceLocation: sourceLocation)
   }
   return nil
