@@ -12,6 +12,7 @@ POLL    ?= 60
 SWIFT   ?= swift
 CONFIG  ?= release
 PREFIX  ?= /usr/local
+# BIN=dir runs the tools in dir (installed ones, say) instead of building them.
 BIN     := .build/$(CONFIG)
 STAMPS  := $(BATCH)/.stamps
 TOOLS   := batch-prepare batch-upload batch-create batch-wait batch-download batch-sort batch-merge batch-cleanup
@@ -23,7 +24,7 @@ export POLL MAX_COST TOKEN_LIMIT
 .DELETE_ON_ERROR:
 .SUFFIXES:
 .PHONY: merged prepared uploaded created completed downloaded sorted cleaned retry status \
-	demo test bench install clean help tools
+	demo test bench install uninstall dist clean help tools
 
 ## merged      run every stale step up to BATCH/items_classified.jsonl (the default target)
 merged: $(BATCH)/items_classified.jsonl
@@ -45,7 +46,9 @@ cleaned: $(STAMPS)/cleaned
 # The tools. One swift build brings all eight up to date; SwiftPM relinks
 # (and so re-dates) only the tools whose code changed.
 tools: $(BIN)/.built
+ifeq ($(BIN),.build/$(CONFIG))
 $(addprefix $(BIN)/,$(TOOLS)): $(BIN)/.built ;
+endif
 $(BIN)/.built: $(SOURCES)
 	$(SWIFT) build -c $(CONFIG)
 	touch $@
@@ -119,10 +122,41 @@ test: $(BIN)/.built
 bench: $(BIN)/.built
 	python3 scripts/bench.py
 
-## install     put the eight tools in PREFIX/bin (PREFIX=/usr/local)
-install: $(BIN)/.built
-	mkdir -p '$(DESTDIR)$(PREFIX)/bin'
-	for tool in $(TOOLS); do install -m 755 $(BIN)/$$tool '$(DESTDIR)$(PREFIX)/bin/'$$tool || exit 1; done
+# Installed tools need no Swift toolchain. A build of their own links them
+# to look for the Swift runtime in $ORIGIN/../lib/batchline and nowhere
+# else (no toolchain path, no $ORIGIN), stripped; scripts/stage.sh puts
+# beside them the toolchain's libraries they load, and their manual pages.
+# install and dist copy that one staged tree.
+PORTABLE := .build/portable
+STAGE    := $(PORTABLE)/stage
+DISTDIR  ?= .
+$(PORTABLE)/release/.built: $(SOURCES)
+	$(SWIFT) build -c release --scratch-path $(PORTABLE) --disable-local-rpath \
+		-Xswiftc -no-toolchain-stdlib-rpath -Xlinker -rpath -Xlinker '$$ORIGIN/../lib/batchline' -Xlinker --strip-all
+	touch $@
+$(STAGE)/.staged: $(PORTABLE)/release/.built scripts/stage.sh scripts/manpage.py man/batchline.7.in Makefile
+	SWIFT='$(SWIFT)' sh scripts/stage.sh $(PORTABLE)/release $(STAGE) $(TOOLS)
+	touch $@
+
+## install     the tools, their libraries and manual pages under PREFIX (/usr/local), DESTDIR too
+install: $(STAGE)/.staged
+	install -d '$(DESTDIR)$(PREFIX)/bin' '$(DESTDIR)$(PREFIX)/lib/batchline' \
+		'$(DESTDIR)$(PREFIX)/share/man/man1' '$(DESTDIR)$(PREFIX)/share/man/man7'
+	install -m 755 $(STAGE)/bin/* '$(DESTDIR)$(PREFIX)/bin/'
+	install -m 644 $(STAGE)/lib/batchline/* '$(DESTDIR)$(PREFIX)/lib/batchline/'
+	install -m 644 $(STAGE)/share/man/man1/* '$(DESTDIR)$(PREFIX)/share/man/man1/'
+	install -m 644 $(STAGE)/share/man/man7/* '$(DESTDIR)$(PREFIX)/share/man/man7/'
+
+## uninstall   remove what make install put under PREFIX
+uninstall:
+	for tool in $(TOOLS); do rm -f '$(DESTDIR)$(PREFIX)/bin/'$$tool '$(DESTDIR)$(PREFIX)/share/man/man1/'$$tool.1; done
+	rm -rf '$(DESTDIR)$(PREFIX)/lib/batchline'
+	rm -f '$(DESTDIR)$(PREFIX)/share/man/man7/batchline.7'
+
+## dist        DISTDIR/batchline-VERSION-linux-ARCH.tar.gz: what install installs, README, LICENSE
+# The version is the one the tools print.
+dist: $(STAGE)/.staged README.md LICENSE
+	sh scripts/dist.sh $(STAGE) '$(DISTDIR)'
 
 ## clean       forget the run in BATCH (refused while batches are in flight)
 clean: | $(BIN)/batch-cleanup
