@@ -14,6 +14,10 @@ CONFIG  ?= release
 PREFIX  ?= /usr/local
 # BIN=dir runs the tools in dir (installed ones, say) instead of building them.
 BIN     := .build/$(CONFIG)
+# install and dist: the portable build, the tree they copy, where the archive goes.
+PORTABLE := .build/portable
+STAGE    := $(PORTABLE)/stage
+DISTDIR  ?= .
 STAMPS  := $(BATCH)/.stamps
 TOOLS   := batch-prepare batch-upload batch-create batch-wait batch-download batch-sort batch-merge batch-cleanup
 SOURCES := Package.swift $(shell find Sources -name '*.swift' 2>/dev/null)
@@ -110,13 +114,14 @@ demo: $(BIN)/.built
 # The library's tests get a TMPDIR of their own, removed afterwards: a
 # download that fails in-process leaves FoundationNetworking's temporary
 # file behind (the tools stage theirs in out/.incoming and sweep it).
-test: $(BIN)/.built
+test: $(BIN)/.built $(STAGE)/.staged
 	tmp=$$(mktemp -d) && TMPDIR=$$tmp $(SWIFT) test; status=$$?; rm -rf "$$tmp"; exit $$status
 	python3 scripts/test_emulator.py
 	python3 Tests/e2e/run.py $(BIN)
 	python3 Tests/e2e/crash.py $(BIN)
 	python3 Tests/e2e/providers.py $(BIN)
 	python3 Tests/e2e/reliability.py $(BIN)
+	python3 Tests/e2e/test_install.py $(BIN)
 
 ## bench       batchline against the article's Python steps (N=1000000 by default)
 bench: $(BIN)/.built
@@ -127,9 +132,6 @@ bench: $(BIN)/.built
 # else (no toolchain path, no $ORIGIN), stripped; scripts/stage.sh puts
 # beside them the toolchain's libraries they load, and their manual pages.
 # install and dist copy that one staged tree.
-PORTABLE := .build/portable
-STAGE    := $(PORTABLE)/stage
-DISTDIR  ?= .
 $(PORTABLE)/release/.built: $(SOURCES)
 	$(SWIFT) build -c release --scratch-path $(PORTABLE) --disable-local-rpath \
 		-Xswiftc -no-toolchain-stdlib-rpath -Xlinker -rpath -Xlinker '$$ORIGIN/../lib/batchline' -Xlinker --strip-all
@@ -162,6 +164,6 @@ dist: $(STAGE)/.staged README.md LICENSE
 clean: | $(BIN)/batch-cleanup
 	$(BIN)/batch-cleanup --forget $(BATCH)
 
-## help        this list; variables: BATCH=dir (batch), POLL=seconds (60), MAX_COST=usd, TOKEN_LIMIT=n
+## help        this list; variables: BATCH=dir (batch), POLL=seconds (60), MAX_COST=usd, TOKEN_LIMIT=n, BIN=dir
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
