@@ -127,10 +127,12 @@ test: $(BIN)/.built $(STAGE)/.staged
 bench: $(BIN)/.built
 	python3 scripts/bench.py
 
-# Installed tools need no Swift toolchain. A build of their own links them
-# to look for the Swift runtime in $ORIGIN/../lib/batchline and nowhere
-# else (no toolchain path, no $ORIGIN), stripped; scripts/stage.sh puts
-# beside them the toolchain's libraries they load, and their manual pages.
+# Installed tools need no Swift toolchain. A build of their own links them,
+# stripped, to look for the Swift runtime in $ORIGIN/../lib/batchline only
+# (not in the toolchain, not beside themselves); it has its own scratch
+# path because the flags reach the compiler, and switching .build/release
+# between two sets would recompile it each time. scripts/stage.sh puts the
+# toolchain's libraries they load beside them, and their manual pages;
 # install and dist copy that one staged tree.
 $(PORTABLE)/release/.built: $(SOURCES)
 	$(SWIFT) build -c release --scratch-path $(PORTABLE) --disable-local-rpath \
