@@ -116,12 +116,8 @@ demo: $(BIN)/.built
 # file behind (the tools stage theirs in out/.incoming and sweep it).
 test: $(BIN)/.built $(STAGE)/.staged
 	tmp=$$(mktemp -d) && TMPDIR=$$tmp $(SWIFT) test; status=$$?; rm -rf "$$tmp"; exit $$status
-	python3 scripts/test_emulator.py
-	python3 Tests/e2e/run.py $(BIN)
-	python3 Tests/e2e/crash.py $(BIN)
-	python3 Tests/e2e/providers.py $(BIN)
-	python3 Tests/e2e/reliability.py $(BIN)
-	python3 Tests/e2e/test_install.py $(BIN)
+	python3 Tests/emulator/test_emulator.py
+	python3 Tests/e2e/all.py $(BIN)
 
 ## bench       batchline against the article's Python steps (N=1000000 by default)
 bench: $(BIN)/.built

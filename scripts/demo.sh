@@ -2,35 +2,20 @@
 # make demo: the bundled sample, through the whole pipeline, against the
 # bundled emulator of the OpenAI API. No key and no network are needed.
 # The run lives in .build/demo, so the real run directory (batch/) is left
-# as it was.
+# as it was; the emulator's files (its request log among them) are in
+# .build/demo-emulator.
 set -eu
 
-bin=${BIN:-.build/release}
 dir=.build/demo
-port_file=.build/demo.port
-rm -rf "$dir" "$port_file"
+rm -rf "$dir" .build/demo-emulator
 mkdir -p "$dir"
 cp batch/items.jsonl batch/prompt.json "$dir/"
 
-python3 scripts/emulator.py --port 0 --port-file "$port_file" --speed 0.05 --log .build/demo.log &
-emulator=$!
-trap 'kill "$emulator" 2>/dev/null || true; wait "$emulator" 2>/dev/null || true' EXIT
-trap 'exit 130' INT TERM
-
-tries=0
-while [ ! -s "$port_file" ]; do
-  tries=$((tries + 1))
-  if [ "$tries" -gt 100 ]; then
-    echo "demo: the emulator did not start" >&2
-    exit 1
-  fi
-  sleep 0.1
-done
-port=$(cat "$port_file")
-
-echo "demo: emulator on http://127.0.0.1:$port/v1; running make merged cleaned BATCH=$dir"
-OPENAI_BASE_URL="http://127.0.0.1:$port/v1" OPENAI_API_KEY=sk-demo \
-  make --no-print-directory merged cleaned BATCH="$dir" POLL=1
+# emulator_process.py starts the emulator, runs the command with
+# OPENAI_BASE_URL pointed at it, and stops the emulator afterwards.
+python3 scripts/emulator_process.py .build/demo-emulator --speed 0.05 -- sh -c '
+  echo "demo: emulator on $OPENAI_BASE_URL; running make merged cleaned BATCH=$1"
+  OPENAI_API_KEY=sk-demo make --no-print-directory merged cleaned BATCH="$1" POLL=1' demo "$dir"
 
 echo
 echo "demo: the result is $dir/items_classified.jsonl ($(wc -l < "$dir/items_classified.jsonl") items); its first line:"

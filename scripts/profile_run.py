@@ -42,7 +42,7 @@ import sys
 import tempfile
 import time
 
-import emulator_process
+from emulator_process import EmulatorProcess
 from bench import BenchError, article_prompt
 from measure import machine, parse_time_v, proc_cpu
 
@@ -215,7 +215,7 @@ class Profile:
         self.run_dir = os.path.join(self.work, "batch")
         self.shims = os.path.join(self.work, "bin")
         self.record = os.path.join(self.work, "steps.jsonl")
-        self.emu_log = os.path.join(self.work, "emulator.jsonl")
+        self.emu_log = None
         self.emu = None
 
     def setup(self):
@@ -259,13 +259,18 @@ class Profile:
             os.unlink(self.record)
 
     def start_emulator(self):
-        self.emu, self.port, self.emu_err = emulator_process.start(
-            self.work, os.path.join(self.work, "emulator.err"), "--log", self.emu_log, who="profile_run")
+        self.emu = EmulatorProcess(self.work, "--speed", "0", "--data-dir", os.path.join(self.work, "emulator-data"))
+        try:
+            self.port = self.emu.start().port
+        except RuntimeError as error:
+            sys.exit(f"profile_run: {error}")
+        self.emu_log = self.emu.log_path
         self.base = f"http://127.0.0.1:{self.port}/v1"
         log(f"emulator pid {self.emu.pid} on port {self.port}")
 
     def stop_emulator(self):
-        emulator_process.stop(self.emu)
+        if self.emu:
+            self.emu.stop()
 
     def run_make(self):
         env = dict(os.environ)
@@ -334,7 +339,7 @@ class Profile:
         with open(self.record) as f:
             steps = [json.loads(line) for line in f]
         reqs = []
-        if os.path.exists(self.emu_log):
+        if self.emu_log and os.path.exists(self.emu_log):
             with open(self.emu_log) as f:
                 for line in f:
                     try:

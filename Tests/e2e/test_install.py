@@ -31,7 +31,7 @@ import tarfile
 import tempfile
 import unittest
 
-from support import REPO, Emulator, sample_run, tool_environment
+from support import REPO, sample_run, start_emulator, tool_env
 
 TOOLS = ["batch-prepare", "batch-upload", "batch-create", "batch-wait",
          "batch-download", "batch-sort", "batch-merge", "batch-cleanup"]
@@ -182,10 +182,10 @@ class InstallTests(unittest.TestCase):
         self.assertRegex(version.stdout, r"^batch-prepare \d+\.\d+\.\d+\n$")
         work = os.path.join(self.work, "demo-" + name)
         os.mkdir(work)
-        emulator = Emulator(work, "--speed", "0.05")
+        emulator = start_emulator(work, speed=0.05)
         try:
             run = sample_run(work, "run")
-            env = environment(**tool_environment(emulator))
+            env = tool_env(emulator)
             result = hidden(["make", "--no-print-directory", "-C", REPO, "merged", "cleaned",
                              "BATCH=" + run, "POLL=1", "BIN=" + bin_dir], env=env)
             self.assertEqual(result.returncode, 0, result.stdout[-3000:] + result.stderr[-3000:])
@@ -201,7 +201,7 @@ class InstallTests(unittest.TestCase):
                 answer = json.loads(line)["llm"]
                 self.assertIsInstance(answer, str)
                 self.assertTrue(answer)
-            actions = [entry.get("action") for entry in emulator.log_lines()]
+            actions = [entry.get("action") for entry in emulator.log()]
             self.assertIn("file.delete", actions, "make cleaned deleted the run's files")
         finally:
             emulator.stop()

@@ -9,7 +9,7 @@ paid twice. A second test injects the faults that leave a client unsure:
 connections dropped after the server acted on an upload, a create or a
 delete, and uploads that are listed only after a delay.
 
-usage: python3 Tests/e2e/crash.py BIN_DIR   (the directory of the built tools)
+usage: python3 Tests/e2e/test_crash.py BIN_DIR [unittest options]
 """
 
 import json
@@ -21,19 +21,17 @@ import sys
 import tempfile
 import time
 import unittest
-import urllib.request
 from collections import Counter
 
-from support import REPO, Emulator, sample_run, tool_environment
-
-BIN = ".build/release"
+import support
+from support import four_file_env, make_argv, sample_run, start_emulator
 
 
 class CrashTests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.workdir = tempfile.mkdtemp(prefix="batchline-crash-")
-        cls.emulator = Emulator(cls.workdir, "--speed", "0.1")
+        cls.emulator = start_emulator(cls.workdir, speed=0.1)
 
     @classmethod
     def tearDownClass(cls):
@@ -46,8 +44,8 @@ class CrashTests(unittest.TestCase):
     def make(self, run, *targets, capture=False):
         """Starts make in a process group of its own, so that a kill reaches the tool it runs."""
         output = subprocess.PIPE if capture else subprocess.DEVNULL
-        return subprocess.Popen(["make", "--no-print-directory", "-C", REPO, *targets, "BATCH=" + run, "BIN=" + BIN],
-                                env=tool_environment(self.emulator), stdout=output, stderr=subprocess.STDOUT,
+        return subprocess.Popen(make_argv("--no-print-directory", *targets, "BATCH=" + run),
+                                env=four_file_env(self.emulator), stdout=output, stderr=subprocess.STDOUT,
                                 start_new_session=True)
 
     def finish(self, run, *targets, timeout=180):
@@ -60,7 +58,7 @@ class CrashTests(unittest.TestCase):
         """Uploads and creates that took effect, per request file of the run."""
         uploads, creates = Counter(), Counter()
         prefix = "batchline-%s-" % run_id
-        for entry in self.emulator.log_lines():
+        for entry in self.emulator.log():
             if not entry.get("acted"):
                 continue
             if entry.get("action") == "file.upload" and (entry.get("filename") or "").startswith(prefix):
@@ -80,7 +78,7 @@ class CrashTests(unittest.TestCase):
             self.assertEqual(uploads[name], 1, "%s: %s uploaded %d times" % (label, name, uploads[name]))
             self.assertEqual(creates[name], 1, "%s: %s got %d batches" % (label, name, creates[name]))
         self.finish(run, "cleaned")
-        state = self.emulator.admin("state")
+        state = self.emulator.state()
         ours = {entry["input_filename"].get("remote") for entry in status["files"]}
         for entry in status["files"]:
             for kind in ("ok", "failed"):
@@ -122,10 +120,8 @@ class CrashTests(unittest.TestCase):
 
     def test_dropped_answers_and_late_listing(self):
         reference, _ = self.reference()
-        self.emulator.admin("config", {
-            "drop_after_action_rate": 0.5, "fault_actions": ["file.upload", "batch.create", "file.delete"],
-            "file_visibility_delay": 1.0, "seed": 7,
-        })
+        self.emulator.config(drop_after_action_rate=0.5, fault_actions=["file.upload", "batch.create", "file.delete"],
+                             file_visibility_delay=1.0, seed=7)
         try:
             run = self.new_run("dropped")
             for attempt in range(8):
@@ -138,10 +134,8 @@ class CrashTests(unittest.TestCase):
                 self.fail("make merged did not finish in 8 runs")
             self.check_run(run, reference, "dropped connections")
         finally:
-            self.emulator.admin("config", {"drop_after_action_rate": 0, "file_visibility_delay": 0})
+            self.emulator.config(drop_after_action_rate=0, file_visibility_delay=0)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and not sys.argv[1].startswith("-"):
-        BIN = sys.argv.pop(1)
-    unittest.main(verbosity=2)
+    sys.exit(support.main(sys.modules[__name__]))

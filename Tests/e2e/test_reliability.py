@@ -8,12 +8,11 @@
   failure is left;
 - truncated downloads and transient 429/5xx on every kind of call.
 
-usage: python3 Tests/e2e/reliability.py BIN_DIR   (the directory of the built tools)
+usage: python3 Tests/e2e/test_reliability.py BIN_DIR [unittest options]
 """
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -21,15 +20,14 @@ import tempfile
 import unittest
 from collections import Counter
 
-from support import REPO, Emulator, sample_run, tool_environment
-
-BIN = ".build/release"
+import support
+from support import four_file_env, make_argv, merged_lines, sample_run, start_emulator
 
 
 class ReliabilityTests(unittest.TestCase):
     def setUp(self):
         self.workdir = tempfile.mkdtemp(prefix="batchline-reliability-")
-        self.emulator = Emulator(self.workdir, "--speed", "0.02", "--seed", "11")
+        self.emulator = start_emulator(self.workdir, "--seed", 11, speed=0.02)
 
     def tearDown(self):
         self.emulator.stop()
@@ -40,21 +38,15 @@ class ReliabilityTests(unittest.TestCase):
         return sample_run(self.workdir, name)
 
     def make(self, run, *targets):
-        return subprocess.run(["make", "--no-print-directory", "-C", REPO, *targets, "BATCH=" + run, "BIN=" + BIN],
-                              env=tool_environment(self.emulator, BATCHLINE_VISIBILITY_WAIT="2"),
+        return subprocess.run(make_argv("--no-print-directory", *targets, "BATCH=" + run),
+                              env=four_file_env(self.emulator, BATCHLINE_VISIBILITY_WAIT=2),
                               capture_output=True, text=True, timeout=300)
 
     def check(self, result):
         self.assertEqual(result.returncode, 0, result.stdout[-3000:] + result.stderr[-3000:])
 
     def merged(self, run):
-        with open(os.path.join(run, "items.jsonl"), "rb") as items, \
-                open(os.path.join(run, "items_classified.jsonl"), "rb") as merged:
-            items, lines = items.read().splitlines(), merged.read().splitlines()
-        self.assertEqual(len(items), len(lines))
-        for item, line in zip(items, lines):
-            self.assertTrue(line.startswith(item[:-1] + b',"llm":'), line[:160])
-        return [json.loads(line) for line in lines]
+        return [json.loads(line) for line in merged_lines(self, run)]
 
     def reference(self):
         run = self.new_run("reference")
@@ -65,7 +57,7 @@ class ReliabilityTests(unittest.TestCase):
         expected = self.reference()
         # Four files of about 57,000 estimated tokens each; the limit lets one
         # in at a time. Batches must run long enough to overlap.
-        self.emulator.admin("config", {"enqueued_token_limit": 100000, "speed": 0.3})
+        self.emulator.config(enqueued_token_limit=100000, speed=0.3)
         run = self.new_run("limited")
         result = self.make(run, "merged")
         self.check(result)
@@ -79,10 +71,8 @@ class ReliabilityTests(unittest.TestCase):
 
     def test_expired_batches_and_failed_requests_then_retry(self):
         expected = self.reference()
-        self.emulator.admin("config", {
-            "expire_count": 2, "expire_after_fraction": 0.5,
-            "request_error_rate": 0.15, "request_error_codes": [500, 429, "request_timeout"],
-        })
+        self.emulator.config(expire_count=2, expire_after_fraction=0.5,
+                             request_error_rate=0.15, request_error_codes=[500, 429, "request_timeout"])
         run = self.new_run("faulty")
         result = self.make(run, "merged")
         self.check(result)
@@ -94,7 +84,7 @@ class ReliabilityTests(unittest.TestCase):
         self.assertIn("batch_expired", codes)
         self.assertRegex(result.stderr, r"%d of 1000 items failed .*make retry" % len(failed))
         # The faults stop; make retry converges to no failure.
-        self.emulator.admin("config", {"expire_rate": 0, "expire_count": 0, "request_error_rate": 0})
+        self.emulator.config(expire_rate=0, expire_count=0, request_error_rate=0)
         for _ in range(3):
             result = self.make(run, "retry")
             self.check(result)
@@ -106,14 +96,12 @@ class ReliabilityTests(unittest.TestCase):
         self.assertGreaterEqual(max(rounds), 2)
         # Everything of every round is deleted by make cleaned.
         self.check(self.make(run, "cleaned"))
-        left = [f for f in self.emulator.admin("state")["files"] if not f["deleted"]]
+        left = [f for f in self.emulator.state()["files"] if not f["deleted"]]
         self.assertEqual(left, [])
 
     def test_truncated_downloads_and_transient_errors(self):
         expected = self.reference()
-        self.emulator.admin("config", {
-            "truncate_download_rate": 0.5, "http_429_rate": 0.1, "http_5xx_rate": 0.1, "retry_after": 1,
-        })
+        self.emulator.config(truncate_download_rate=0.5, http_429_rate=0.1, http_5xx_rate=0.1, retry_after=1)
         run = self.new_run("flaky")
         result = None
         for _ in range(4):
@@ -124,7 +112,7 @@ class ReliabilityTests(unittest.TestCase):
         self.check(result)
         self.assertEqual([item["llm"] for item in self.merged(run)], expected)
         self.assertRegex(result.stderr + result.stdout, r"retrying|truncated|again", "no fault was reported")
-        log = self.emulator.log_lines()
+        log = self.emulator.log()
         with open(os.path.join(run, "status.json")) as ledger:
             status = json.load(ledger)
         prefix = "batchline-%s-" % status["run_id"]
@@ -134,6 +122,4 @@ class ReliabilityTests(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and not sys.argv[1].startswith("-"):
-        BIN = sys.argv.pop(1)
-    unittest.main(verbosity=2)
+    sys.exit(support.main(sys.modules[__name__]))

@@ -3,7 +3,7 @@
 OpenAI mode and in Groq mode, configured only through the environment as a
 user configures it.
 
-usage: python3 Tests/e2e/providers.py BIN_DIR   (the directory of the built tools)
+usage: python3 Tests/e2e/test_providers.py BIN_DIR [unittest options]
 """
 
 import json
@@ -14,9 +14,8 @@ import sys
 import tempfile
 import unittest
 
-from support import REPO, Emulator
-
-BIN = ".build/release"
+import support
+from support import REPO, make_argv, merged_lines, start_emulator, tool_env
 
 
 class ProviderTests(unittest.TestCase):
@@ -30,7 +29,7 @@ class ProviderTests(unittest.TestCase):
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def start(self, provider):
-        emulator = Emulator(self.workdir, "--speed", "0", "--provider", provider)
+        emulator = start_emulator(self.workdir, "--provider", provider)
         self.emulators.append(emulator)
         return emulator
 
@@ -43,19 +42,12 @@ class ProviderTests(unittest.TestCase):
         prompt["body"]["model"] = model
         with open(os.path.join(run, "prompt.json"), "w") as target:
             json.dump(prompt, target)
-        for name in [n for n in os.environ if n.startswith(("OPENAI_", "AZURE_", "GROQ_", "BATCHLINE_"))]:
-            env.setdefault(name, None)
-        full = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
-        full.update({"POLL": "1", "SWIFT_BACKTRACE": "enable=no", "BATCHLINE_HTTP_TIMEOUT": "5"})
-        result = subprocess.run(["make", "--no-print-directory", "-C", REPO, "merged", "cleaned", "BATCH=" + run,
-                                 "BIN=" + BIN], env=full, capture_output=True, text=True, timeout=180)
+        # Only the provider's own variables: no OpenAI key or base URL from the caller.
+        full = tool_env(key=None, BATCHLINE_HTTP_TIMEOUT=5, **env)
+        result = subprocess.run(make_argv("--no-print-directory", "merged", "cleaned", "BATCH=" + run),
+                                env=full, capture_output=True, text=True, timeout=180)
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
-        with open(os.path.join(run, "items.jsonl"), "rb") as items, \
-                open(os.path.join(run, "items_classified.jsonl"), "rb") as merged:
-            items, merged = items.read().splitlines(), merged.read().splitlines()
-        self.assertEqual(len(items), len(merged))
-        for item, line in zip(items, merged):
-            self.assertTrue(line.startswith(item[:-1] + b',"llm":"'), line[:200])
+        merged_lines(self, run, tag=b',"llm":"')
         return run, result
 
     def test_azure(self):
@@ -67,11 +59,11 @@ class ProviderTests(unittest.TestCase):
         }, model="my-gpt-4o-mini-deployment")
         # A deployment name has no price: merge says so instead of guessing.
         self.assertIn("no price for my-gpt-4o-mini-deployment", result.stderr)
-        calls = emulator.log_lines()
+        calls = emulator.log()
         self.assertTrue(any(c["path"].startswith("/openai/batches") for c in calls), "Azure paths were not used")
         with open(os.path.join(run, "status.json")) as ledger:
             self.assertEqual(json.load(ledger)["base_url"], endpoint + "/openai")
-        remote = [f for f in emulator.admin("state")["files"] if not f["deleted"]]
+        remote = [f for f in emulator.state()["files"] if not f["deleted"]]
         self.assertEqual(remote, [], "make cleaned left files on the Azure emulator")
 
     def test_groq(self):
@@ -80,13 +72,11 @@ class ProviderTests(unittest.TestCase):
             "BATCHLINE_PROVIDER": "groq", "OPENAI_BASE_URL": "http://127.0.0.1:%d/openai/v1" % emulator.port,
             "GROQ_API_KEY": "gsk-test",
         }, model="llama-3.1-8b-instant")
-        calls = emulator.log_lines()
+        calls = emulator.log()
         self.assertTrue(all(c["path"].startswith(("/openai/v1", "/_emulator")) for c in calls))
-        remote = [f for f in emulator.admin("state")["files"] if not f["deleted"]]
+        remote = [f for f in emulator.state()["files"] if not f["deleted"]]
         self.assertEqual(remote, [], "make cleaned left files on the Groq emulator")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and not sys.argv[1].startswith("-"):
-        BIN = sys.argv.pop(1)
-    unittest.main(verbosity=2)
+    sys.exit(support.main(sys.modules[__name__]))

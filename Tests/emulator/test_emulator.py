@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Self-tests of scripts/emulator.py: python3 scripts/test_emulator.py [-v]
+"""Self-tests of scripts/emulator.py: python3 Tests/emulator/test_emulator.py [-v]
 
 Each test class starts its own emulator as a subprocess on port 0 (the port
 comes back through --port-file), talks to it over HTTP with http.client, and
@@ -21,45 +21,28 @@ import time
 import unittest
 import uuid
 
-EMULATOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "emulator.py")
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "scripts"))
+
+from emulator_process import EMULATOR, EmulatorProcess  # noqa: E402  (needs the path above)
+
 KEY = "sk-test-0123456789abcdef"
 
 
-class Emulator:
-    """One emulator process, and a tiny HTTP client for it."""
+class Emulator(EmulatorProcess):
+    """One emulator process in a directory of its own, and a tiny HTTP
+    client for it (http.client, to see every status and header)."""
 
     def __init__(self, *args):
-        self.dir = tempfile.mkdtemp(prefix="emu-test-")
-        self.port_file = os.path.join(self.dir, "port")
-        self.log_path = os.path.join(self.dir, "log.jsonl")
-        with open(os.path.join(self.dir, "stderr"), "wb") as err:
-            self.proc = subprocess.Popen(
-                [sys.executable, EMULATOR, "--port", "0", "--port-file", self.port_file,
-                 "--log", self.log_path, *args], stdout=subprocess.DEVNULL, stderr=err)
-        deadline = time.time() + 10
-        while not os.path.exists(self.port_file):
-            if self.proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError("emulator did not start: " + self.stderr())
-            time.sleep(0.02)
-        with open(self.port_file) as f:
-            self.port = int(f.read())
+        super().__init__(tempfile.mkdtemp(prefix="emu-test-"), *args)
+        self.start()
         self.auth = {"Authorization": "Bearer " + KEY}
-
-    def stderr(self):
-        with open(os.path.join(self.dir, "stderr"), "rb") as f:
-            return f.read().decode("utf-8", "replace")
 
     def stop(self):
         """Stop the process by PID; return what it wrote on stderr."""
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        super().stop()
         err = self.stderr()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        shutil.rmtree(self.workdir, ignore_errors=True)
         return err
 
     # ---- HTTP
@@ -85,11 +68,6 @@ class Emulator:
     def json(self, method, path, body=None, **kw):
         status, resp, data = self.request(method, path, body, **kw)
         return status, json.loads(data) if data else None
-
-    def config(self, **changes):
-        status, obj = self.json("POST", "/_emulator/config", changes, auth=False)
-        assert status == 200, obj
-        return obj
 
     def upload(self, content, filename="requests.jsonl", purpose="batch", path="/v1/files",
                headers=None):
@@ -124,12 +102,6 @@ class Emulator:
         assert status == 200, data
         return [json.loads(line) for line in data.decode().splitlines()]
 
-    def log(self):
-        with open(self.log_path) as f:
-            return [json.loads(line) for line in f]
-
-    def state(self):
-        return self.json("GET", "/_emulator/state", auth=False)[1]
 
 
 def chat_lines(n, model="gpt-4o-mini", prefix="req", **body_extra):
