@@ -15,7 +15,7 @@ cp batch/items.jsonl batch/prompt.json "$dir/"
 # OPENAI_BASE_URL pointed at it, and stops the emulator afterwards.
 python3 scripts/emulator_process.py .build/demo-emulator --speed 0.05 -- sh -c '
   echo "demo: emulator on $OPENAI_BASE_URL; running make merged cleaned BATCH=$1"
-  OPENAI_API_KEY=sk-demo make --no-print-directory merged cleaned BATCH="$1" POLL=1' demo "$dir"
+  BATCHLINE_PROVIDER=openai OPENAI_API_KEY=sk-demo make --no-print-directory merged cleaned BATCH="$1" POLL=1' demo "$dir"
 
 echo
 echo "demo: the result is $dir/items_classified.jsonl ($(wc -l < "$dir/items_classified.jsonl") items); its first line:"

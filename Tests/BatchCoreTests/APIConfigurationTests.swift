@@ -69,7 +69,7 @@ import Testing
   @Test func azureUsesTheEndpointTheKeyHeaderAndTheVersion() throws {
     let configuration = try APIConfiguration.fromEnvironment([
       "AZURE_OPENAI_ENDPOINT": "https://res.openai.azure.com", "AZURE_OPENAI_API_KEY": "azurekey1234",
-      "OPENAI_API_KEY": "sk-other",
+      "OPENAI_API_VERSION": "2025-04-01-preview",
     ])
     #expect(configuration.provider == .azure)
     #expect(configuration.apiKey == "azurekey1234")
@@ -85,7 +85,7 @@ import Testing
       ["AZURE_OPENAI_ENDPOINT": "https://res.openai.azure.com/", "OPENAI_API_VERSION": "v1"],
       ["AZURE_OPENAI_ENDPOINT": "https://res.openai.azure.com/openai/v1/"],
     ] {
-      let configuration = try APIConfiguration.fromEnvironment(env.merging(["OPENAI_API_KEY": "k"]) { a, _ in a })
+      let configuration = try APIConfiguration.fromEnvironment(env.merging(["AZURE_OPENAI_API_KEY": "k"]) { a, _ in a })
       #expect(configuration.apiVersion == nil)
       #expect(
         configuration.url("files", query: [("purpose", "batch")]).absoluteString
@@ -93,7 +93,7 @@ import Testing
     }
     let versioned = try APIConfiguration.fromEnvironment([
       "AZURE_OPENAI_ENDPOINT": "https://res.openai.azure.com/openai", "OPENAI_API_VERSION": "2024-10-21",
-      "OPENAI_API_KEY": "k",
+      "AZURE_OPENAI_API_KEY": "k",
     ])
     #expect(versioned.url("batches").absoluteString == "https://res.openai.azure.com/openai/batches?api-version=2024-10-21")
   }
@@ -116,7 +116,79 @@ import Testing
     #expect(chosen.profile.acceptsCompletionWindow("7d"))
     #expect(
       configurationError(["BATCHLINE_PROVIDER": "anthropic", "OPENAI_API_KEY": "k"])?.message
-        == "BATCHLINE_PROVIDER must be openai, azure or groq, not 'anthropic'")
+        == "BATCHLINE_PROVIDER must be one of openai, azure, groq, nebius, deepinfra, parasail, doubleword, not 'anthropic'")
+  }
+
+  @Test func twoProvidersWithoutAChoiceAreRefused() {
+    // The shell of issue 12: an Azure endpoint left over, an OpenAI key and base URL set now.
+    let leftover = [
+      "AZURE_OPENAI_ENDPOINT": "https://res.openai.azure.com", "OPENAI_API_KEY": "sk-mine",
+      "OPENAI_BASE_URL": "https://proxy.example.com/v1",
+    ]
+    let error = configurationError(leftover)
+    #expect(error?.status == .configuration)
+    #expect(
+      error?.message
+        == "the variables of several providers are set: openai (OPENAI_API_KEY, OPENAI_BASE_URL) and azure "
+        + "(AZURE_OPENAI_ENDPOINT); set BATCHLINE_PROVIDER to the one to use")
+    // Each pair of a key of one provider and a variable of another.
+    for env in [
+      ["AZURE_OPENAI_ENDPOINT": "https://res.openai.azure.com", "AZURE_OPENAI_API_KEY": "a1234", "OPENAI_API_KEY": "sk-x"],
+      ["GROQ_API_KEY": "gsk_abc", "OPENAI_API_KEY": "sk-x"],
+      ["GROQ_API_KEY": "gsk_abc", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"],
+      ["NEBIUS_API_KEY": "n1234", "DEEPINFRA_TOKEN": "d1234"],
+      ["OPENAI_BASE_URL": "https://api.groq.com/openai/v1", "OPENAI_API_KEY": "k", "AZURE_OPENAI_API_KEY": "a1234"],
+    ] {
+      #expect(configurationError(env)?.status == .configuration, "\(env)")
+      #expect(throws: ToolError.self) { try APIProvider.fromEnvironment(env) }
+    }
+  }
+
+  @Test func anotherProvidersKeyServesOnlyTheProviderNamed() throws {
+    let leftover = [
+      "AZURE_OPENAI_ENDPOINT": "https://res.openai.azure.com", "OPENAI_API_KEY": "sk-mine",
+      "OPENAI_BASE_URL": "https://proxy.example.com/v1",
+    ]
+    let openAI = try APIConfiguration.fromEnvironment(leftover.merging(["BATCHLINE_PROVIDER": "openai"]) { $1 })
+    #expect(openAI.url("files").absoluteString == "https://proxy.example.com/v1/files")
+    #expect(openAI.authorizationHeaders == ["Authorization": "Bearer sk-mine"])
+    let azure = try APIConfiguration.fromEnvironment(leftover.merging(["BATCHLINE_PROVIDER": "azure"]) { $1 })
+    #expect(azure.url("batches").host == "res.openai.azure.com")
+    #expect(azure.authorizationHeaders == ["api-key": "sk-mine"])
+    // Named, a provider whose OPENAI_BASE_URL is another provider's host is refused.
+    #expect(
+      configurationError([
+        "BATCHLINE_PROVIDER": "groq", "GROQ_API_KEY": "gsk_abc", "OPENAI_BASE_URL": "https://api.openai.com/v1",
+      ])?.message == "OPENAI_BASE_URL is on a host of openai, not of groq that BATCHLINE_PROVIDER names")
+    // Not named, a provider's own key goes to its own host only.
+    let groq = try APIConfiguration.fromEnvironment(["GROQ_API_KEY": "gsk_abc"])
+    #expect(groq.url("files").absoluteString == "https://api.groq.com/openai/v1/files")
+    // ... and the OpenAI variables to the host OPENAI_BASE_URL names.
+    let byHost = try APIConfiguration.fromEnvironment([
+      "OPENAI_BASE_URL": "https://api.deepinfra.com/v1/openai", "OPENAI_API_KEY": "k1234",
+    ])
+    #expect(byHost.provider == .deepinfra)
+    #expect(byHost.apiKey == "k1234")
+  }
+
+  @Test func eachServiceHasItsAddressAndKeyVariable() throws {
+    let cases: [(String, String, APIProvider, String)] = [
+      ("NEBIUS_API_KEY", "n1", .nebius, "https://api.tokenfactory.nebius.com/v1/batches"),
+      ("DEEPINFRA_TOKEN", "d1", .deepinfra, "https://api.deepinfra.com/v1/openai/batches"),
+      ("DEEPINFRA_API_KEY", "d2", .deepinfra, "https://api.deepinfra.com/v1/openai/batches"),
+      ("PARASAIL_API_KEY", "p1", .parasail, "https://api.parasail.io/v1/batches"),
+      ("DOUBLEWORD_API_KEY", "w1", .doubleword, "https://api.doubleword.ai/v1/batches"),
+      ("GROQ_API_KEY", "g1", .groq, "https://api.groq.com/openai/v1/batches"),
+    ]
+    for (variable, key, provider, url) in cases {
+      let configuration = try APIConfiguration.fromEnvironment([variable: key])
+      #expect(configuration.provider == provider)
+      #expect(configuration.url("batches").absoluteString == url)
+      #expect(configuration.authorizationHeaders == ["Authorization": "Bearer \(key)"])
+      #expect(configuration.profile == ProviderProfile.standard(for: provider))
+      let named = try APIConfiguration.fromEnvironment(["BATCHLINE_PROVIDER": provider.rawValue, variable: key])
+      #expect(named.provider == provider)
+    }
   }
 
   @Test func organisationAndTimeoutComeFromTheEnvironment() throws {
@@ -159,5 +231,13 @@ import Testing
     #expect(ProviderProfile.groq.acceptsCompletionWindow("48h"))
     #expect(!ProviderProfile.groq.acceptsCompletionWindow("8d"))
     #expect(!ProviderProfile.groq.acceptsCompletionWindow("h"))
+    #expect(ProviderProfile.doubleword.acceptsCompletionWindow("1h"))
+    #expect(!ProviderProfile.doubleword.acceptsCompletionWindow("2h"))
+    #expect(ProviderProfile.parasail.maxBytesPerFile == 100_000_000)
+    #expect(!ProviderProfile.nebius.acceptsEndpoint("/v1/responses"))
+    #expect(ProviderProfile.deepinfra.acceptsEndpoint("/v1/completions"))
+    #expect(ProviderProfile.openAI.fileExpirySeconds == 3600...2_592_000)
+    #expect(ProviderProfile.azure.fileExpirySeconds == 1_209_600...2_592_000)
+    #expect(ProviderProfile.groq.fileExpirySeconds == nil && ProviderProfile.deepinfra.outputExpirySeconds != nil)
   }
 }

@@ -59,7 +59,8 @@ def clean_environment():
     env = {}
     for name, value in os.environ.items():
         upper = name.upper()
-        if upper.startswith(("OPENAI_", "AZURE_", "GROQ_", "BATCHLINE_", "MAKE")):
+        if upper.startswith(("OPENAI_", "AZURE_", "GROQ_", "NEBIUS_", "DEEPINFRA_", "PARASAIL_", "DOUBLEWORD_",
+                             "BATCHLINE_", "MAKE")):
             continue
         if upper in ("MFLAGS", "POLL", "MAX_COST", "TOKEN_LIMIT", "BATCH", "NO_PROXY",
                      "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):

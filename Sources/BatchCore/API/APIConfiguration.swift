@@ -5,7 +5,7 @@ import Darwin
 #endif
 import Foundation
 
-/// The batch API provider that a run talks to.
+/// The batch API provider that a run talks to; its limits are its ``ProviderProfile``.
 public enum APIProvider: String, Sendable, CaseIterable {
   /// OpenAI itself, or anything that speaks its API at `OPENAI_BASE_URL`.
   case openai
@@ -13,31 +13,27 @@ public enum APIProvider: String, Sendable, CaseIterable {
   case azure
   /// Groq's OpenAI-compatible batch API.
   case groq
+  /// Nebius Token Factory.
+  case nebius
+  /// DeepInfra's OpenAI-compatible batch API.
+  case deepinfra
+  /// Parasail.
+  case parasail
+  /// Doubleword.
+  case doubleword
 
-  /// The provider: `BATCHLINE_PROVIDER` when set; otherwise Azure when
-  /// `AZURE_OPENAI_ENDPOINT` is set, Groq when `OPENAI_BASE_URL` is on
-  /// `groq.com`, and OpenAI else.
+  /// The provider: `BATCHLINE_PROVIDER` when set; otherwise the one whose
+  /// variables are set (OpenAI when none is), and an error when the
+  /// variables of two are set. See ``ProviderChoice``.
   ///
   /// - Parameter env: The environment.
   /// - Returns: The provider.
-  /// - Throws: ``ToolError`` `.configuration` for an unknown `BATCHLINE_PROVIDER`.
+  /// - Throws: ``ToolError`` `.configuration` for an unknown `BATCHLINE_PROVIDER`
+  ///   or the variables of several providers.
   public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws
     -> APIProvider
   {
-    let value = { environmentValue(env, $0) }
-    if let name = value("BATCHLINE_PROVIDER") {
-      guard let chosen = APIProvider(rawValue: name.lowercased()) else {
-        throw ToolError(.configuration, "BATCHLINE_PROVIDER must be openai, azure or groq, not '\(name)'")
-      }
-      return chosen
-    }
-    if value("AZURE_OPENAI_ENDPOINT") != nil { return .azure }
-    if let base = value("OPENAI_BASE_URL"), let host = URL(string: base)?.host?.lowercased(),
-      host == "groq.com" || host.hasSuffix(".groq.com")
-    {
-      return .groq
-    }
-    return .openai
+    try ProviderChoice.fromEnvironment(env).provider
   }
 }
 
@@ -47,7 +43,7 @@ public enum APIProvider: String, Sendable, CaseIterable {
 /// environment only and is never written anywhere. Everything the client
 /// shows (errors, retry notes) goes through ``redact(_:)`` first.
 public struct APIConfiguration: Sendable {
-  /// The provider, from `BATCHLINE_PROVIDER` or guessed from the other variables.
+  /// The provider, from `BATCHLINE_PROVIDER` or the one whose variables are set.
   public var provider: APIProvider
 
   /// The URL that resource paths are appended to, without a trailing slash:
@@ -81,10 +77,6 @@ public struct APIConfiguration: Sendable {
   /// before it answers a 200 MB upload or starts sending a large file.
   public var transferTimeout: Int
 
-  /// The default base URL of OpenAI.
-  public static let openAIBaseURL = "https://api.openai.com/v1"
-  /// The default base URL of Groq's OpenAI-compatible API.
-  public static let groqBaseURL = "https://api.groq.com/openai/v1"
   /// The Azure `api-version` used when `OPENAI_API_VERSION` is not set.
   public static let defaultAzureAPIVersion = "2025-04-01-preview"
 
@@ -116,14 +108,16 @@ public struct APIConfiguration: Sendable {
 
   /// Reads the configuration from environment variables.
   ///
-  /// OpenAI needs `OPENAI_API_KEY` and optionally `OPENAI_BASE_URL`. The
-  /// provider is `BATCHLINE_PROVIDER` (`openai`, `azure` or `groq`); when it
-  /// is unset, `AZURE_OPENAI_ENDPOINT` means Azure and a base URL on
-  /// `groq.com` means Groq. Azure reads `AZURE_OPENAI_ENDPOINT`,
-  /// `AZURE_OPENAI_API_KEY` (or `OPENAI_API_KEY`) and `OPENAI_API_VERSION`
-  /// (`v1` selects the unversioned `/openai/v1` API). Groq reads
-  /// `GROQ_API_KEY` (or `OPENAI_API_KEY`). `BATCHLINE_HTTP_TIMEOUT` sets the
-  /// idle timeout of every call, transfers included, in whole seconds.
+  /// The provider comes from ``ProviderChoice``. OpenAI needs
+  /// `OPENAI_API_KEY` and optionally `OPENAI_BASE_URL`. Every other provider
+  /// reads its own key variable (``ProviderProfile/keyVariables``) and has
+  /// its own base URL; `OPENAI_API_KEY` and `OPENAI_BASE_URL` stand in for
+  /// them only when `BATCHLINE_PROVIDER` names the provider, or when
+  /// `OPENAI_BASE_URL` is on the provider's host. Azure reads
+  /// `AZURE_OPENAI_ENDPOINT`, `AZURE_OPENAI_API_KEY` and
+  /// `OPENAI_API_VERSION` (`v1` selects the unversioned `/openai/v1` API).
+  /// `BATCHLINE_HTTP_TIMEOUT` sets the idle timeout of every call, transfers
+  /// included, in whole seconds.
   ///
   /// - Parameter env: The environment; the process's by default.
   /// - Returns: The configuration.
@@ -134,41 +128,20 @@ public struct APIConfiguration: Sendable {
     _ env: [String: String] = ProcessInfo.processInfo.environment
   ) throws -> APIConfiguration {
     let value = { environmentValue(env, $0) }
-    let baseText = value("OPENAI_BASE_URL")
-    let provider = try APIProvider.fromEnvironment(env)
-
-    let keyNames: [String]
+    let choice = try ProviderChoice.fromEnvironment(env)
+    let provider = choice.provider
+    let profile = ProviderProfile.standard(for: provider)
+    let keyNames = profile.keyVariables + (choice.takesOpenAIVariables && provider != .openai ? ["OPENAI_API_KEY"] : [])
     var apiVersion: String? = nil
     let baseURL: URL
-    switch provider {
-    case .openai:
-      keyNames = ["OPENAI_API_KEY"]
-      baseURL = try parseBaseURL(baseText ?? openAIBaseURL, variable: "OPENAI_BASE_URL")
-    case .groq:
-      keyNames = ["GROQ_API_KEY", "OPENAI_API_KEY"]
-      baseURL = try parseBaseURL(baseText ?? groqBaseURL, variable: "OPENAI_BASE_URL")
-    case .azure:
-      keyNames = ["AZURE_OPENAI_API_KEY", "OPENAI_API_KEY"]
+    if provider == .azure {
       guard let endpointText = value("AZURE_OPENAI_ENDPOINT") else {
         throw ToolError(.configuration, "AZURE_OPENAI_ENDPOINT is not set (e.g. https://NAME.openai.azure.com)")
       }
-      var endpoint = try parseBaseURL(endpointText, variable: "AZURE_OPENAI_ENDPOINT")
-      // People paste either the resource endpoint or the SDK base URL that
-      // already ends in /openai or /openai/v1; accept all three.
-      var impliesV1 = false
-      if endpoint.path.hasSuffix("/openai/v1") {
-        impliesV1 = true
-        endpoint = endpoint.deletingLastPathComponent().deletingLastPathComponent()
-      } else if endpoint.path.hasSuffix("/openai") {
-        endpoint = endpoint.deletingLastPathComponent()
-      }
-      let version = value("OPENAI_API_VERSION") ?? (impliesV1 ? "v1" : defaultAzureAPIVersion)
-      if version.lowercased() == "v1" {
-        baseURL = endpoint.appendingPathComponent("openai").appendingPathComponent("v1")
-      } else {
-        baseURL = endpoint.appendingPathComponent("openai")
-        apiVersion = version
-      }
+      (baseURL, apiVersion) = try azureBaseURL(endpointText, version: value("OPENAI_API_VERSION"))
+    } else {
+      let given = choice.takesOpenAIVariables ? value("OPENAI_BASE_URL") : nil
+      baseURL = try parseBaseURL(given ?? profile.defaultBaseURL ?? "", variable: "OPENAI_BASE_URL")
     }
 
     guard let key = keyNames.lazy.compactMap(value).first else {
@@ -201,8 +174,28 @@ public struct APIConfiguration: Sendable {
 
     return APIConfiguration(
       provider: provider, baseURL: baseURL, apiKey: key, apiVersion: apiVersion,
-      extraHeaders: headers, requestTimeout: requestTimeout,
+      extraHeaders: headers, profile: profile, requestTimeout: requestTimeout,
       transferTimeout: transferTimeout)
+  }
+
+  /// The base URL and `api-version` of an Azure endpoint.
+  ///
+  /// People paste either the resource endpoint or the SDK base URL that
+  /// already ends in /openai or /openai/v1; all three are accepted.
+  private static func azureBaseURL(_ text: String, version: String?) throws -> (URL, String?) {
+    var endpoint = try parseBaseURL(text, variable: "AZURE_OPENAI_ENDPOINT")
+    var impliesV1 = false
+    if endpoint.path.hasSuffix("/openai/v1") {
+      impliesV1 = true
+      endpoint = endpoint.deletingLastPathComponent().deletingLastPathComponent()
+    } else if endpoint.path.hasSuffix("/openai") {
+      endpoint = endpoint.deletingLastPathComponent()
+    }
+    let version = version ?? (impliesV1 ? "v1" : defaultAzureAPIVersion)
+    if version.lowercased() == "v1" {
+      return (endpoint.appendingPathComponent("openai").appendingPathComponent("v1"), nil)
+    }
+    return (endpoint.appendingPathComponent("openai"), version)
   }
 
   /// Parses an http(s) base URL and removes trailing slashes from its path.
@@ -317,10 +310,4 @@ public struct APIConfiguration: Sendable {
     }
     return result
   }
-}
-
-/// The variable `name` of `env`, trimmed; nil when unset or blank.
-private func environmentValue(_ env: [String: String], _ name: String) -> String? {
-  guard let text = env[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else { return nil }
-  return text
 }
