@@ -22,7 +22,7 @@ STAMPS  := $(BATCH)/.stamps
 TOOLS   := batch-prepare batch-upload batch-create batch-wait batch-download batch-sort batch-merge batch-cleanup
 SOURCES := Package.swift $(shell find Sources -name '*.swift' 2>/dev/null)
 
-export POLL MAX_COST TOKEN_LIMIT
+export POLL MAX_COST TOKEN_LIMIT COMPLETION_WINDOW
 
 .DEFAULT_GOAL := merged
 .DELETE_ON_ERROR:
@@ -162,6 +162,6 @@ dist: $(STAGE)/.staged README.md LICENSE
 clean: | $(BIN)/batch-cleanup
 	$(BIN)/batch-cleanup --forget $(BATCH)
 
-## help        this list; variables: BATCH=dir (batch), POLL=seconds (60), MAX_COST=usd, TOKEN_LIMIT=n, BIN=dir
+## help        this list; variables: BATCH=dir (batch), POLL=seconds (60), MAX_COST=usd, TOKEN_LIMIT=n, COMPLETION_WINDOW=24h, BIN=dir
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)

@@ -5,14 +5,17 @@ let manual = """
 
   usage: batch-create [--token-limit N] [--poll SECONDS] [dir]
 
-  Creates a batch (POST /v1/batches, window 24h) for every uploaded file in
+  Creates a batch (POST /v1/batches) for every uploaded file in
   dir/status.json that has none, tagged with the run, file and digest in
   its metadata, and waits until each has passed validation. Batches go in
   only while the model's enqueued input tokens stay under its limit (given
   with --token-limit or TOKEN_LIMIT, or learned from a refusal); a batch
   refused for that limit is made again when capacity frees. A create cut
   off by a crash is found in the batch list and adopted, never repeated.
-  --poll (or POLL) caps the pause between polls. The directory defaults
+  --poll (or POLL) caps the pause between polls. COMPLETION_WINDOW sets the
+  window (24h; Groq takes up to 7d), BATCHLINE_FILE_EXPIRY how long the
+  server keeps the results (14d; none: the provider's default). On Azure a
+  file is used once the server has processed it. The directory defaults
   to "batch".
 
   Exit status: 0 done, 64 usage, 66 files not uploaded, 75 network

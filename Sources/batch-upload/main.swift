@@ -9,7 +9,9 @@ let manual = """
   uploaded (POST /v1/files, purpose "batch"), three at a time, streaming
   each from disk, and records its file id. An upload cut off by a crash or
   a lost answer is found again on the server and adopted, never repeated.
-  Needs OPENAI_API_KEY; OPENAI_BASE_URL picks the server. The directory
+  Needs OPENAI_API_KEY; OPENAI_BASE_URL picks the server. Each upload
+  carries expires_after where the provider takes it: BATCHLINE_FILE_EXPIRY
+  (14d, or the window plus a week; none sends none). The directory
   defaults to "batch".
 
   Exit status: 0 done, 64 usage, 65 a request file changed since prepare,

@@ -169,7 +169,11 @@ func query(of request: HTTPRequest) -> [String: String] {
   @Test func createBatchOnAzureUsesAPIKeyHeaderAndVersion() async throws {
     let harness = try ClientHarness(
       [.json(200, batchJSON)],
-      env: ["AZURE_OPENAI_ENDPOINT": "https://res.openai.azure.com/", "AZURE_OPENAI_API_KEY": "0123456789abcdef"])
+      // The harness's OpenAI key is there too: naming the provider chooses.
+      env: [
+        "AZURE_OPENAI_ENDPOINT": "https://res.openai.azure.com/", "AZURE_OPENAI_API_KEY": "0123456789abcdef",
+        "BATCHLINE_PROVIDER": "azure",
+      ])
     _ = try await harness.client.createBatch(
       inputFileID: "file-in", endpoint: "/chat/completions", outputExpiresAfter: 1_209_600)
     let request = try #require(harness.transport.requests.first)

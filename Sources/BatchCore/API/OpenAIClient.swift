@@ -130,8 +130,8 @@ public final class OpenAIClient: Sendable {
     let name = filename ?? (path as NSString).lastPathComponent
     var fields: [(name: String, value: String)] = [("purpose", purpose)]
     if let expiresAfter {
-      fields.append(("expires_after[anchor]", "created_at"))
-      fields.append(("expires_after[seconds]", String(expiresAfter)))
+      fields.append((profile.fileExpiryFields[0], "created_at"))
+      fields.append((profile.fileExpiryFields[1], String(expiresAfter)))
     }
     let body = MultipartBody(fields: fields, filename: name)
     let directory = (path as NSString).deletingLastPathComponent
@@ -561,11 +561,11 @@ public final class OpenAIClient: Sendable {
     }
   }
 
-  /// `text` for a message: control characters replaced, at most 80 characters.
-  static func printable(_ text: String) -> String {
-    let scalars = text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : $0 }
+  /// `text` for a message: control characters replaced, at most `limit` characters.
+  static func printable(_ text: String, limit: Int = 80) -> String {
+    let scalars = text.unicodeScalars.map { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) ? "?" : $0 }
     let clean = String(String.UnicodeScalarView(scalars))
-    return clean.count > 80 ? String(clean.prefix(77)) + "..." : clean
+    return clean.count > limit ? String(clean.prefix(limit - 3)) + "..." : clean
   }
 
   /// The JSON of a request body: sorted keys (the encoder's order is random

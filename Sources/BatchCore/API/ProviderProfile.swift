@@ -57,6 +57,11 @@ public struct ProviderProfile: Sendable, Equatable {
   /// the provider documents none (it is then not sent).
   public var outputExpirySeconds: ClosedRange<Int>?
 
+  /// The multipart fields of `expires_after` on upload, anchor then seconds:
+  /// OpenAI's SDKs write `expires_after[anchor]`, Azure's REST samples
+  /// `expires_after.anchor`.
+  public var fileExpiryFields: [String]
+
   /// Whether an upload is `uploaded` for a while before it is `processed`
   /// and may be used by a batch (Azure).
   public var filesNeedProcessing: Bool
@@ -110,6 +115,7 @@ public struct ProviderProfile: Sendable, Equatable {
     completionWindowHours: nil,
     fileExpirySeconds: 3600...2_592_000,
     outputExpirySeconds: 3600...2_592_000,
+    fileExpiryFields: ["expires_after[anchor]", "expires_after[seconds]"],
     filesNeedProcessing: false,
     batchesExpire: true,
     mayReportEmptyErrorFile: false,
@@ -133,6 +139,7 @@ public struct ProviderProfile: Sendable, Equatable {
     // 14 to 30 days; with an expiry a resource holds 10,000 batch files instead of 500.
     profile.fileExpirySeconds = 1_209_600...2_592_000
     profile.outputExpirySeconds = 1_209_600...2_592_000
+    profile.fileExpiryFields = ["expires_after.anchor", "expires_after.seconds"]
     profile.filesNeedProcessing = true
     profile.maxRequestsPerFile = 100_000
     // Azure's FAQ: no embeddings through batch.

@@ -7,6 +7,8 @@ public struct CreateOptions: Sendable {
   public var tokenLimit: Int?
   /// The longest pause between polls while waiting for capacity, in seconds.
   public var poll: Double
+  /// The window and result lifetime of the batches; by default from the environment.
+  public var terms: BatchTerms?
 
   public init(run: RunDirectory, tokenLimit: Int? = nil, poll: Double = 60) {
     self.run = run
@@ -30,6 +32,8 @@ public struct CreateOptions: Sendable {
 ///   network trouble, 77 for a refused key.
 public func createRun(_ options: CreateOptions, client: OpenAIClient? = nil) async throws {
   guard let remote = try RemoteRun.openUnlessSettled(options.run, client: client) else { return }
+  var options = options
+  options.terms = try options.terms ?? BatchTerms.fromEnvironment(profile: remote.client.profile)
   var scheduler = CreateScheduler(remote: remote, options: options)
   try await scheduler.run()
 }
@@ -41,6 +45,8 @@ struct CreateScheduler {
   /// Refusals per file, to give up on a file that never fits.
   var refusals: [String: Int] = [:]
   var interval = 1.0
+  /// Files whose wait for processing was announced.
+  var announced: Set<String> = []
 
   init(remote: RemoteRun, options: CreateOptions) {
     self.remote = remote
@@ -173,6 +179,7 @@ struct CreateScheduler {
       {
         return created  // wait for running batches to free capacity
       }
+      guard try await isProcessed(file) else { return created }
       guard try await create(file, ledger: ledger) else { return created }
       created += 1
     }
@@ -193,7 +200,8 @@ struct CreateScheduler {
     while true {
       do {
         let batch = try await client.createBatch(
-          inputFileID: file.inputFilename.remote!, endpoint: ledger.endpoint, metadata: metadata)
+          inputFileID: file.inputFilename.remote!, endpoint: ledger.endpoint, completionWindow: terms.completionWindow,
+          metadata: metadata, outputExpiresAfter: terms.outputExpiry)
         try record(batch, for: local)
         return true
       } catch let error as APIError where error.outcomeUnknown {

@@ -13,16 +13,19 @@ public func uploadRun(_ run: RunDirectory, client: OpenAIClient? = nil) async th
   run.removeLeftovers()
   let ledger = try remote.ledger()
   let pending = ledger.files.filter { $0.inputFilename.remote == nil }
+  let expiresAfter = try BatchTerms.fromEnvironment(profile: remote.client.profile).fileExpiry
   // Three at once: each upload holds about 10 MiB of buffers, and four came
   // within a few MiB of the 64 MiB budget.
   try await RemoteRun.concurrently(pending, limit: 3) { file in
-    try await remote.upload(file, ledger: ledger)
+    try await remote.upload(file, ledger: ledger, expiresAfter: expiresAfter)
   }
 }
 
 extension RemoteRun {
   /// Uploads one request file, or adopts the copy an interrupted upload left.
-  func upload(_ file: RequestFileRecord, ledger: Ledger) async throws {
+  ///
+  /// - Parameter expiresAfter: The upload's `expires_after` seconds, or `nil` to send none.
+  func upload(_ file: RequestFileRecord, ledger: Ledger, expiresAfter: Int? = nil) async throws {
     let local = file.inputFilename.local
     let path = run.requestPath(local)
     let name = Self.remoteName(runId: ledger.runId, local: local)
@@ -51,7 +54,8 @@ extension RemoteRun {
     }
     // The body is written, and the file hashed on the way, only for a file
     // that is going to be sent: the digest is that of the bytes sent.
-    let upload = try client.prepareUpload(at: path, filename: name, purpose: client.profile.uploadPurpose)
+    let upload = try client.prepareUpload(
+      at: path, filename: name, purpose: client.profile.uploadPurpose, expiresAfter: expiresAfter)
     defer { upload.discard() }
     let digest = upload.sha256
     try checkDigest(digest)
