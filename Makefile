@@ -110,6 +110,7 @@ demo: $(BIN)/.built
 test: $(BIN)/.built
 	tmp=$$(mktemp -d) && TMPDIR=$$tmp $(SWIFT) test; status=$$?; rm -rf "$$tmp"; exit $$status
 	python3 scripts/test_emulator.py
+	python3 Tests/emulator/test_emulator_day.py
 	python3 Tests/e2e/run.py $(BIN)
 	python3 Tests/e2e/crash.py $(BIN)
 	python3 Tests/e2e/providers.py $(BIN)

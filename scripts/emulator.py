@@ -57,6 +57,36 @@ JSON object merges into them at run time; unknown keys or bad values are 400):
     A _rate is a probability per eligible event; a _count fails the next N
     eligible events first (and counts down).
 
+A day on the real service (all off by default):
+    Long batches: raise in_progress_seconds (e.g. --in-progress-seconds 300
+        --speed 1); request_counts.completed creeps up linearly through it, then
+        finalizing, then completed.
+    held_share, held_seconds    another job of the organisation holds
+        held_share of each model's enqueued_token_limit and
+        enqueued_request_limit for held_seconds wall seconds (not scaled by
+        speed), counted from startup, /_emulator/reset, or a config POST that
+        sets either key. A batch over the remaining capacity fails validation
+        with errors.data[0].code token_limit_exceeded ("... Limit: 2,000,000
+        enqueued tokens ..."), or with token_limit_at_create is refused at
+        POST /v1/batches with that error; once the hold ends it fits again.
+    enqueued_request_limit      like enqueued_token_limit, counting requests
+        (lines) per model: "Enqueued request limit reached for M in
+        organization org-emulator. Limit: 1,000,000 enqueued requests."; its
+        code is request_limit_code (default request_limit_exceeded: the real
+        code is not published).
+    Cancel: POST /v1/batches/{id}/cancel gives cancelling, then cancelled after
+        cancelling_seconds * speed; the output file holds what finished before
+        the cancel, request_counts match it (cancel_writes_error_lines adds
+        batch_cancelled lines for the rest).
+    file_processing_seconds     an upload reports status "uploaded" (Azure:
+        "pending") for this many wall seconds, then "processed"; a batch created
+        on it before then is refused: 400, code file_not_processed.
+    file_error_rate/_count, file_error_details   the upload ends in status
+        "error" with status_details; a batch on it: 400, code invalid_file.
+    expires_after on uploads and output_expires_after on batches are
+        validated (OpenAI: 3600..2592000 s; Azure: 1209600..2592000 s) and
+        echoed as the files' expires_at.
+
 Admin endpoints (no auth, never faulted):
     GET  /_emulator/config, POST /_emulator/config
     GET  /_emulator/state   {"files": [{id, filename, purpose, bytes, deleted,
@@ -67,6 +97,9 @@ Admin endpoints (no auth, never faulted):
                             settings and reseed; body {"keep_config": true}
                             keeps the current settings
     GET  /_emulator/health  {"status": "ok", ...}
+    GET  /_emulator/stats   {"actions": {action: n}, "batch_reads": {batch_id: n},
+                             "batch_reads_total": n}: every routed API request,
+                             faulted ones included; reset clears it
 
 Request log (--log): one JSON object per line, flushed per line, also for
 dropped connections:
@@ -217,11 +250,26 @@ SETTINGS = {
     "api_key": ("opt_str", None, "accept only this key"),
     "refuse_keys": ("strs", [], "keys refused with invalid_api_key"),
     "output_style": ("style", "spaced", "output line JSON: spaced (', ') or compact"),
+    # A day on the real service (issue 10); all off by default.
+    "held_share": ("prob", 0.0, "share of every enqueued limit (tokens and requests) held by "
+                   "another job of the organisation"),
+    "held_seconds": ("nonneg", 60.0, "wall seconds (not scaled by speed) the other job holds "
+                     "it, from startup, reset, or the config POST that sets held_*"),
+    "enqueued_request_limit": ("token_limit", None,
+                               "enqueued requests (lines) per model: N or model=N,model=N"),
+    "request_limit_code": ("str", "request_limit_exceeded",
+                           "errors.data code of an enqueued-request refusal"),
+    "file_processing_seconds": ("nonneg", 0.0, "wall seconds (not scaled by speed) an upload "
+                                "stays uploaded (Azure: pending) before processed"),
+    "file_error_rate": ("prob", 0.0, "probability that an upload ends in status error"),
+    "file_error_count": ("count", 0, "end the next N uploads in status error"),
+    "file_error_details": ("str", "Invalid file format: the file could not be parsed as JSONL.",
+                           "status_details of an upload that ends in error"),
 }
 METAVARS = {"nonneg": "X", "prob": "P", "count": "N", "int": "N", "opt_int": "N",
             "opt_str": "KEY", "strs": "A,B", "status5xx": "CODES", "codes": "CODES",
             "token_limit": "LIMIT", "create_status": "STATUS", "style": "STYLE",
-            "error": "JSON"}
+            "error": "JSON", "str": "TEXT", "lines": "N,N"}
 
 
 class SettingError(ValueError):
@@ -265,6 +313,14 @@ def coerce_setting(name, value):
         if value is not None and (not isinstance(value, str) or not value):
             fail("null or a non-empty string")
         return value
+    if kind == "str":
+        if not isinstance(value, str) or not value:
+            fail("a non-empty string")
+        return value
+    if kind == "lines":
+        if not isinstance(value, list) or not all(_is_int(v) and v >= 1 for v in value):
+            fail("a list of line numbers >= 1")
+        return sorted(set(value))
     if kind == "strs":
         if isinstance(value, str):
             value = [v for v in value.split(",") if v]
@@ -320,6 +376,8 @@ def parse_cli_value(name, text):
             return None if text.lower() in ("", "none", "null") else int(text)
         if kind == "opt_str":
             return text or None
+        if kind == "lines":
+            return [int(v) for v in text.split(",") if v]
         if kind == "strs":
             return [v for v in text.split(",") if v]
         if kind in ("status5xx", "codes"):
@@ -451,6 +509,8 @@ class Provider:
     content_filter = False
     endpoints = BATCH_ENDPOINTS
     line_codes = {"url": "invalid_url", "model": "mismatched_model"}
+    pending_file_status = "uploaded"
+    expires_range = (3600, 2592000)     # expires_after and output_expires_after seconds
 
     def split_path(self, path, query):
         """The API path after the base ('/files/...'), or None if it is not ours."""
@@ -496,6 +556,8 @@ class AzureProvider(Provider):
     content_filter = True
     endpoints = BATCH_ENDPOINTS + [e[3:] for e in BATCH_ENDPOINTS]
     line_codes = {"url": "url_mismatch", "model": "model_mismatch"}
+    pending_file_status = "pending"
+    expires_range = (1209600, 2592000)  # 14 to 30 days
 
     def split_path(self, path, query):
         if path.startswith("/openai/v1/"):
@@ -1395,15 +1457,24 @@ class StoredFile:
         self.created, self.expires_at, self.path, self.sha256 = created, expires_at, path, sha256
         self.seq, self.visible_at = seq, visible_at
         self.deleted = False
+        self.processed_at = created      # before it: uploaded (Azure: pending)
+        self.error_details = None        # set: the file ends in status error
+        self.pending_status = "uploaded"
+
+    def status_at(self, now):
+        if now < self.processed_at:
+            return self.pending_status
+        return "error" if self.error_details else "processed"
 
     def visible(self, now):
         return not self.deleted and now >= self.visible_at
 
-    def to_json(self):
+    def to_json(self, now):
+        status = self.status_at(now)
         return {"id": self.id, "object": "file", "bytes": self.bytes,
                 "created_at": int(self.created), "expires_at": self.expires_at,
-                "filename": self.filename, "purpose": self.purpose, "status": "processed",
-                "status_details": None}
+                "filename": self.filename, "purpose": self.purpose, "status": status,
+                "status_details": self.error_details if status == "error" else None}
 
 
 class Batch:
@@ -1571,6 +1642,8 @@ class Store:
         self.files: dict[str, StoredFile] = {}
         self.batches: dict[str, Batch] = {}
         self.seq = 0
+        self.hold_since = time.time()
+        self.stats = {"actions": {}, "batch_reads": {}}
         self._make_dirs()
         self.processor = Processor(self)
 
@@ -1590,6 +1663,8 @@ class Store:
         checked = {k: coerce_setting(k, v) for k, v in changes.items()}
         with self.lock:
             self.settings.update(checked)
+            if "held_share" in checked or "held_seconds" in checked:
+                self.hold_since = time.time()
             if "seed" in checked:
                 self.rng = random.Random(checked["seed"])
             return copy.deepcopy(self.settings)
@@ -1652,27 +1727,59 @@ class Store:
             b.processed.wait(max(0.0, deadline - time.time()))
         return time.time()
 
-    def _limit_for(self, model):
-        limit = self.settings["enqueued_token_limit"]
+    def _limit_for(self, setting, model):
+        limit = self.settings[setting]
         if isinstance(limit, dict):
             return limit.get(model)
         return limit
 
-    def _enqueued_tokens(self, model, t, exclude):
-        """Input tokens of the model's batches that hold queue space at time t."""
-        return sum(o.tokens for o in self.batches.values()
-                   if o is not exclude and o.model == model and not o.token_pending
-                   and o.status_at(t)[0] in ("in_progress", "finalizing", "cancelling"))
+    def held(self, limit, t):
+        """What another job of the organisation holds of `limit` at time t."""
+        s = self.settings
+        if s["held_share"] > 0 and t < self.hold_since + s["held_seconds"]:
+            return int(limit * s["held_share"])
+        return 0
+
+    def count_request(self, action, batch_id):
+        with self.lock:
+            actions = self.stats["actions"]
+            actions[action] = actions.get(action, 0) + 1
+            if action == "batch.get":
+                reads = self.stats["batch_reads"]
+                reads[batch_id] = reads.get(batch_id, 0) + 1
+
+    def get_stats(self):
+        with self.lock:
+            reads = self.stats["batch_reads"]
+            return {"actions": dict(self.stats["actions"]), "batch_reads": dict(reads),
+                    "batch_reads_total": sum(reads.values())}
+
+    def _capacity_refusal(self, b, t, holds):
+        """(code, message) when b does not fit in its model's enqueued limits at time t
+        next to the batches for which holds(o) is true, else None."""
+        others = [o for o in self.batches.values()
+                  if o is not b and o.model == b.model and holds(o)]
+        limit = self._limit_for("enqueued_token_limit", b.model)
+        if limit is not None and (b.tokens + sum(o.tokens for o in others)
+                                  + self.held(limit, t)) > limit:
+            return "token_limit_exceeded", token_limit_message(b.model, limit)
+        limit = self._limit_for("enqueued_request_limit", b.model)
+        if limit is not None and (b.total + sum(o.total for o in others)
+                                  + self.held(limit, t)) > limit:
+            return self.settings["request_limit_code"], request_limit_message(b.model, limit)
+        return None
 
     def _decide_token_limit(self, b):
         b.token_pending = False
         if self.settings["token_limit_at_create"] or b.errors or (
                 b.cancel_at is not None and b.cancel_at < b.t_v):
             return
-        limit = self._limit_for(b.model)
-        if limit is not None and b.tokens + self._enqueued_tokens(b.model, b.t_v, b) > limit:
-            b.errors = [line_error("token_limit_exceeded", token_limit_message(b.model, limit),
-                                   None, None)]
+        t = b.t_v
+        refusal = self._capacity_refusal(
+            b, t, lambda o: not o.token_pending and o.status_at(t)[0] in (
+                "in_progress", "finalizing", "cancelling"))
+        if refusal:
+            b.errors = [line_error(refusal[0], refusal[1], None, None)]
             self._drop_work(b)
 
     def _drop_work(self, b):
@@ -1759,6 +1866,10 @@ class Store:
                            expires_at=int(now) + expires_seconds if expires_seconds else None,
                            path=path, sha256=sha256, seq=self.seq,
                            visible_at=now + self.settings["file_visibility_delay"])
+            f.pending_status = self.provider.pending_file_status
+            f.processed_at = now + self.settings["file_processing_seconds"]
+            if self.draw("file_error"):
+                f.error_details = self.settings["file_error_details"]
             self.files[fid] = f
             return f
 
@@ -1804,6 +1915,8 @@ class Store:
                 raise ApiError(400, f"The file {fid} has purpose '{f.purpose}', but the Batch "
                                "API requires files uploaded with purpose 'batch'.",
                                param="input_file_id")
+            if found and f.status_at(now) != "processed":
+                raise file_not_ready(f, now)
             bid = self.provider.new_batch_id()
             while bid in self.batches:
                 bid = self.provider.new_batch_id()
@@ -1835,20 +1948,19 @@ class Store:
     def _check_token_limit_at_create(self, b, status, log):
         b.processed.wait(600)
         with self.lock:
-            limit = self._limit_for(b.model) if b.model else None
-            if limit is None or b.errors:
+            if not b.model or b.errors:
                 return
             now = time.time()
-            queued = sum(o.tokens for o in self.batches.values()
-                         if o is not b and o.model == b.model and o.attached and not o.errors
-                         and o.status_at(now)[0] not in TERMINAL)
-            if b.tokens + queued > limit:
+            refusal = self._capacity_refusal(
+                b, now, lambda o: o.attached and not o.errors
+                and o.status_at(now)[0] not in TERMINAL)
+            if refusal:
                 del self.batches[b.id]
                 self._drop_work(b)
                 log.update(acted=False)
-                raise ApiError(status, token_limit_message(b.model, limit),
+                raise ApiError(status, refusal[1],
                                type_="tokens" if status == 429 else "invalid_request_error",
-                               code="token_limit_exceeded")
+                               code=refusal[0])
 
     def process(self, b, fd):
         """Run on the processor thread: validate and answer the input file of b."""
@@ -1975,7 +2087,26 @@ class Store:
             self._make_dirs()
             if not keep_config:
                 self.settings = copy.deepcopy(self.startup_settings)
+            self.hold_since = time.time()
+            self.stats = {"actions": {}, "batch_reads": {}}
             self.rng = random.Random(self.settings["seed"])
+
+
+def file_not_ready(f, now):
+    """Azure refuses a batch on a file it has not processed (the exact text is not
+    published; this one names the file, its status and what to do)."""
+    status = f.status_at(now)
+    if status == "error":
+        return ApiError(400, f"The input file {f.id} could not be processed: "
+                        f"{f.error_details}", param="input_file_id", code="invalid_file")
+    return ApiError(400, f"The input file {f.id} is not ready (status '{status}'). Wait until "
+                    "its status is 'processed', then create the batch.",
+                    param="input_file_id", code="file_not_processed")
+
+
+def request_limit_message(model, limit):
+    return (f"Enqueued request limit reached for {model} in organization {ORG}. Limit: "
+            f"{limit:,} enqueued requests.")
 
 
 def token_limit_message(model, limit):
@@ -2156,6 +2287,8 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError(400, str(exc)) from None
         if path == "/_emulator/state" and self.command == "GET":
             return self.send_json(200, store.state())
+        if path == "/_emulator/stats" and self.command == "GET":
+            return self.send_json(200, store.get_stats())
         if path == "/_emulator/reset" and self.command == "POST":
             raw = self.body.read_all(JSON_BODY_LIMIT)
             try:
@@ -2182,6 +2315,7 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(404, f"Invalid URL ({self.command} {path})")
         action, args = route
         self.entry["action"] = action
+        app.store.count_request(action, args[0] if args else None)
         canonical = "/v1" + rest
         store = app.store
 
@@ -2310,7 +2444,7 @@ class Handler(BaseHTTPRequestHandler):
                     pass
         self.entry.update(acted=True, file_id=f.id, filename=f.filename, purpose=f.purpose,
                           bytes=f.bytes, sha256=f.sha256)
-        return 200, f.to_json()
+        return 200, f.to_json(time.time())
 
     def check_upload(self, app, fields, sinks):
         """The upload-time checks; returns (filename, purpose, size, sha256, expires)."""
@@ -2346,9 +2480,11 @@ class Handler(BaseHTTPRequestHandler):
             except ValueError:
                 raise ApiError(400, "Invalid 'expires_after.seconds': expected an integer.",
                                param="expires_after.seconds", code="invalid_type") from None
-            if not 3600 <= expires <= 2592000:
-                raise ApiError(400, "Invalid 'expires_after.seconds': must be between 3600 and "
-                               "2592000.", param="expires_after.seconds", code="invalid_value")
+            low, high = app.provider.expires_range
+            if not low <= expires <= high:
+                raise ApiError(400, f"Invalid 'expires_after.seconds': must be between {low} "
+                               f"and {high}.", param="expires_after.seconds",
+                               code="invalid_value")
         if purpose == "batch":
             bad_format = ApiError(400, "Invalid file format for Batch API. Must be .jsonl")
             if not sink.filename.lower().endswith(".jsonl"):
@@ -2377,13 +2513,13 @@ class Handler(BaseHTTPRequestHandler):
         data, has_more = app.store.list_files(time.time(), purpose, limit, order,
                                               query.get("after"))
         self.entry["acted"] = True
-        return 200, dict(list_json([f.to_json() for f in data]), has_more=has_more)
+        return 200, dict(list_json([f.to_json(time.time()) for f in data]), has_more=has_more)
 
     def do_file_get(self, app, query, fid):
         self.entry["file_id"] = fid
         f = app.store.visible_file(fid, time.time())
         self.entry["acted"] = True
-        return 200, f.to_json()
+        return 200, f.to_json(time.time())
 
     def do_file_delete(self, app, query, fid):
         self.entry["file_id"] = fid
@@ -2518,9 +2654,10 @@ def check_create_request(body, provider):
         if oea.get("anchor") != "created_at":
             raise invalid_value("output_expires_after.anchor", oea.get("anchor"), ["created_at"])
         seconds = oea.get("seconds")
-        if not _is_int(seconds) or not 3600 <= seconds <= 2592000:
+        low, high = provider.expires_range
+        if not _is_int(seconds) or not low <= seconds <= high:
             raise ApiError(400, "Invalid 'output_expires_after.seconds': expected an integer "
-                           "between 3600 and 2592000.", param="output_expires_after.seconds",
+                           f"between {low} and {high}.", param="output_expires_after.seconds",
                            code="invalid_value")
     return body
 
