@@ -87,6 +87,42 @@ A day on the real service (all off by default):
         validated (OpenAI: 3600..2592000 s; Azure: 1209600..2592000 s) and
         echoed as the files' expires_at.
 
+Answers with HTTP 200 and nothing usable, and richer answers (all off by
+default; which requests are hit is fixed by a hash of the custom_id, so the
+same ids get the same answers in every batch and every retry):
+    answer_refusal_rate         chat: message.content null, message.refusal text,
+        finish_reason stop; responses: a "refusal" content part; completions:
+        empty text, finish_reason content_filter
+    answer_content_filter_rate  chat: content null, finish_reason
+        content_filter (Azure: a filtered content_filter_results); responses:
+        status incomplete, incomplete_details.reason content_filter, no message;
+        completions: empty text, finish_reason content_filter
+    answer_empty_length_rate    the whole budget went to reasoning: chat content
+        "", finish_reason length, reasoning_tokens = max_completion_tokens (or
+        4096); responses: incomplete, reason max_output_tokens, no message;
+        completions: empty text, finish_reason length
+    answer_cut_rate             a non-empty text cut short: finish_reason length
+        (responses: incomplete, max_output_tokens, with its partial text)
+        These four rates are cumulative shares of one draw (their sum <= 1).
+    n > 1 is always honoured: n choices (up to 128), index order, distinct texts.
+    answer_tool_calls_rate      of requests with function tools: chat
+        message.tool_calls [{id call_..., type function, function {name,
+        arguments}}], content null, finish_reason tool_calls; responses: a
+        function_call output item. Arguments are built from the tool's
+        parameters schema.
+    structured_outputs          response_format (chat) or text.format
+        (responses) json_schema: the text is a JSON object built to match the
+        schema (every property; strings, numbers, integers, booleans, arrays,
+        enums, anyOf, $ref); json_object: {"answer": label}
+    schema_mismatch_rate, invalid_json_rate   of those structured answers: one
+        with a required property missing (else a wrong type), one cut in the
+        middle (not JSON)
+    invalid_lines, invalid_lines_error   these line numbers fail validation in
+        every input file: errors.data[] gets one entry per line with "line",
+        and the code and message of invalid_lines_error
+    Embeddings always honour encoding_format base64 (little-endian float32)
+        and input arrays (one embedding per input, in index order).
+
 Admin endpoints (no auth, never faulted):
     GET  /_emulator/config, POST /_emulator/config
     GET  /_emulator/state   {"files": [{id, filename, purpose, bytes, deleted,
@@ -265,7 +301,29 @@ SETTINGS = {
     "file_error_count": ("count", 0, "end the next N uploads in status error"),
     "file_error_details": ("str", "Invalid file format: the file could not be parsed as JSONL.",
                            "status_details of an upload that ends in error"),
+    # Answers with HTTP 200 and nothing usable, and richer answers (issue 11); a
+    # request's fate is drawn from a hash of its custom_id, so it is the same on
+    # every run and every retry.
+    "answer_refusal_rate": ("prob", 0.0, "share of answers that are refusals"),
+    "answer_content_filter_rate": ("prob", 0.0, "share of answers stopped by the content "
+                                   "filter, with no text"),
+    "answer_empty_length_rate": ("prob", 0.0, "share of answers whose token budget went to "
+                                 "reasoning: empty text, finish_reason length"),
+    "answer_cut_rate": ("prob", 0.0, "share of answers cut short by length, text non-empty"),
+    "answer_tool_calls_rate": ("prob", 0.0, "share of requests with tools answered by tool "
+                               "calls"),
+    "structured_outputs": ("bool", False, "answer json_schema / json_object formats with JSON"),
+    "schema_mismatch_rate": ("prob", 0.0, "share of structured answers that miss a required "
+                             "property or have a wrong type"),
+    "invalid_json_rate": ("prob", 0.0, "share of structured answers that are not valid JSON"),
+    "invalid_lines": ("lines", [], "line numbers that fail validation in every input file"),
+    "invalid_lines_error": ("error", {"code": "invalid_request", "message":
+                            "The request on this line is not valid for the batch endpoint."},
+                            "the errors.data code and message of those lines (JSON object)"),
 }
+ANSWER_SETTINGS = ("answer_refusal_rate", "answer_content_filter_rate",
+                   "answer_empty_length_rate", "answer_cut_rate", "answer_tool_calls_rate",
+                   "structured_outputs", "schema_mismatch_rate", "invalid_json_rate")
 METAVARS = {"nonneg": "X", "prob": "P", "count": "N", "int": "N", "opt_int": "N",
             "opt_str": "KEY", "strs": "A,B", "status5xx": "CODES", "codes": "CODES",
             "token_limit": "LIMIT", "create_status": "STATUS", "style": "STYLE",
@@ -843,6 +901,83 @@ TINY_PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwA
             "AABJRU5ErkJggg==")
 SAFE_FILTER = {k: {"filtered": False, "severity": "safe"}
                for k in ("hate", "self_harm", "sexual", "violence")}
+FILTERED = dict(SAFE_FILTER, violence={"filtered": True, "severity": "high"})
+REFUSAL_TEXT = "I'm sorry, but I can't help with that request."
+EMPTY_REASONING_TOKENS = 4096  # what an answer without a token limit spends on reasoning
+
+
+def function_tools(tools, responses_style):
+    """(name, parameters schema) of each function tool of a request."""
+    found = []
+    for t in tools if isinstance(tools, list) else []:
+        if not isinstance(t, dict) or t.get("type") != "function":
+            continue
+        spec = t if responses_style else t.get("function")
+        if isinstance(spec, dict) and isinstance(spec.get("name"), str):
+            params = spec.get("parameters")
+            found.append((spec["name"], params if isinstance(params, dict) else {}))
+    return found
+
+
+def schema_value(schema, root, word, depth=0):
+    """A small value that conforms to a JSON schema (the subset strict mode takes):
+    every property of an object, one item per array, the first choice of a union,
+    an enum value picked by `word`."""
+    if not isinstance(schema, dict) or depth > 32:
+        return word
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#"):
+        target = root
+        for part in ref[1:].strip("/").split("/") if ref != "#" else []:
+            target = target.get(part) if isinstance(target, dict) else None
+        return schema_value(target, root, word, depth + 1)
+    if "const" in schema:
+        return schema["const"]
+    enum = schema.get("enum")
+    if isinstance(enum, list) and enum:
+        options = [v for v in enum if v is not None] or enum
+        return options[sum(word.encode("utf-8")) % len(options)]
+    for key in ("anyOf", "oneOf", "allOf"):
+        options = [o for o in schema.get(key) or [] if isinstance(o, dict)
+                   and o.get("type") != "null"]
+        if options:
+            return schema_value(options[0], root, word, depth + 1)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind is None:
+        kind = ("object" if "properties" in schema else
+                "array" if "items" in schema else "string")
+    if kind == "object":
+        props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+        return {k: schema_value(v, root, word, depth + 1) for k, v in props.items()}
+    if kind == "array":
+        count = schema.get("minItems") if _is_int(schema.get("minItems")) else 1
+        return [schema_value(schema.get("items"), root, word, depth + 1)
+                for _ in range(max(1, min(count, 16)))]
+    return {"string": word, "number": 0.5, "integer": 1, "boolean": True,
+            "null": None}.get(kind, word)
+
+
+def break_schema(value, schema):
+    """The value made not to match: a required property missing, else a wrong type."""
+    required = schema.get("required") if isinstance(schema, dict) else None
+    if isinstance(value, dict):
+        gone = [k for k in required or [] if k in value]
+        if gone:
+            return {k: v for k, v in value.items() if k != gone[0]}
+        if value:
+            first = next(iter(value))
+            return dict(value, **{first: 12345 if isinstance(value[first], str)
+                                  else "not the declared type"})
+    return 12345 if isinstance(value, str) else "not the declared type"
+
+
+def cut_answer(answer, label):
+    """A non-empty answer stopped by the token limit part-way."""
+    text = answer if len(answer) > 12 else (f"This item is best classified as {label}, "
+                                            "judging by its name")
+    return text[:max(1, len(text) // 2)].rstrip() or text[:1]
 
 
 class RequestFailure(Exception):
@@ -993,15 +1128,18 @@ def usage_split(prompt_tokens, model, h):
 class Synthesizer:
     """Builds the response body of one batch request."""
 
-    def __init__(self, provider, reported_model, seed_bytes):
+    def __init__(self, provider, reported_model, seed_bytes, answers=None):
         self.provider = provider
         self.reported_model = reported_model
         self.seed = seed_bytes
+        self.answers = answers or {}
+        self.cid = ""
         self.fingerprint = "fp_" + hashlib.sha256(b"fp" + reported_model.encode()).hexdigest()[:10]
 
-    def respond(self, endpoint, body, now):
+    def respond(self, endpoint, body, now, custom_id=""):
         """Return (body, (input_tokens, cached, output_tokens, reasoning))."""
         model = body.get("model") if isinstance(body.get("model"), str) else ""
+        self.cid = custom_id
         handler = {
             "/v1/chat/completions": self.chat, "/v1/completions": self.completion,
             "/v1/embeddings": self.embeddings, "/v1/responses": self.response,
@@ -1013,6 +1151,67 @@ class Synthesizer:
     def _id(self, prefix, n=29):
         return prefix + hashed_id(self.seed + prefix.encode(), n)
 
+    def _draw(self, salt):
+        """A number in [0, 1) fixed by the custom_id: the same on every run and retry."""
+        h = hashlib.sha256(f"{salt}\x00{self.cid}".encode("utf-8")).digest()
+        return int.from_bytes(h[:8], "big") / 2.0 ** 64
+
+    def kind(self):
+        """None (a plain answer), refusal, content_filter, empty_length or cut."""
+        u, edge = self._draw("answer"), 0.0
+        for kind in ("refusal", "content_filter", "empty_length", "cut"):
+            edge += self.answers.get(f"answer_{kind}_rate", 0.0)
+            if u < edge:
+                return kind
+        return None
+
+    def calls_tools(self, tools):
+        return bool(tools) and self._draw("tools") < self.answers.get("answer_tool_calls_rate",
+                                                                      0.0)
+
+    def structured_text(self, fmt, label, salt):
+        """The JSON text answering a json_schema / json_object format, or None."""
+        if not self.answers.get("structured_outputs") or not isinstance(fmt, dict):
+            return None
+        if fmt.get("type") == "json_object":
+            value = {"answer": label}
+        elif fmt.get("type") == "json_schema":
+            spec = fmt.get("json_schema") if isinstance(fmt.get("json_schema"), dict) else fmt
+            schema = spec.get("schema") if isinstance(spec.get("schema"), dict) else {}
+            value = schema_value(schema, schema, label)
+        else:
+            return None
+        u = self._draw(f"structure\x00{salt}")
+        invalid = self.answers.get("invalid_json_rate", 0.0)
+        if u < invalid:
+            text = json.dumps(value, ensure_ascii=False)
+            return text[:max(1, len(text) // 2)]  # cut in the middle: not JSON
+        if u < invalid + self.answers.get("schema_mismatch_rate", 0.0):
+            value = break_schema(value, schema if fmt.get("type") == "json_schema" else {})
+        return json.dumps(value, ensure_ascii=False)
+
+    def text_answer(self, answer, fmt, label, salt, kind, limit, reasoning):
+        """(text, finish_reason) of an answer with text: structured if asked, cut
+        when its draw says so, else within the token limit."""
+        structured = self.structured_text(fmt, label, salt)
+        if structured is not None:
+            answer = structured
+        if kind == "cut":
+            return cut_answer(answer, label), "length"
+        return limit_answer(answer, None if limit is None else limit - reasoning)
+
+    def tool_call(self, tools, label, i, responses_style):
+        """A call of one of the request's function tools, arguments from its schema."""
+        k = int(self._draw(f"tool\x00{i}") * len(tools))
+        name, params = tools[k]
+        args = json.dumps(schema_value(params, params, label), ensure_ascii=False)
+        call_id = "call_" + hashed_id(f"{self.cid}\x00{i}".encode("utf-8"), 24)
+        if responses_style:
+            return {"id": self._id("fc_", 40), "type": "function_call", "status": "completed",
+                    "call_id": call_id, "name": name, "arguments": args}
+        return {"id": call_id, "type": "function", "function": {"name": name,
+                                                                "arguments": args}}
+
     def chat(self, body, model, created):
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
@@ -1022,21 +1221,45 @@ class Synthesizer:
         limit = token_limit_param(body, ("max_completion_tokens", "max_tokens"), 1)
         n = body.get("n") if _is_int(body.get("n")) and body.get("n") >= 1 else 1
         prompt, text = chat_prompt(body)
+        kind = self.kind()
+        tools = function_tools(body.get("tools"), responses_style=False)
+        call_tools = self.calls_tools(tools)
         choices, completion, reasoning_total, cached = [], 0, 0, 0
-        for i in range(min(n, 8)):
+        given = set()
+        for i in range(min(n, 128)):
             answer, h = answer_text(text, model, i)
+            if answer in given:
+                answer = f"{answer} (choice {i + 1})"  # n choices, n different texts
+            given.add(answer)
+            label = FOOD_CLASSES[h[0] % len(FOOD_CLASSES)]
             cached, reasoning = usage_split(prompt, model, h)
             if limit is not None:
                 reasoning = min(reasoning, max(0, limit - 1))
-            content, finish = limit_answer(answer, None if limit is None else limit - reasoning)
-            completion += ntokens(content) + reasoning
+            message = {"role": "assistant", "content": None, "refusal": None,
+                       "annotations": []}
+            if kind == "refusal":
+                message["refusal"], finish = REFUSAL_TEXT, "stop"
+                spent = ntokens(REFUSAL_TEXT)
+            elif kind == "content_filter":
+                finish, spent = "content_filter", ntokens(answer)
+            elif kind == "empty_length":
+                message["content"], finish = "", "length"
+                reasoning = limit if limit is not None else EMPTY_REASONING_TOKENS
+                spent = 0
+            elif call_tools:
+                message["tool_calls"] = [self.tool_call(tools, label, i, False)]
+                finish = "tool_calls"
+                spent = ntokens(json.dumps(message["tool_calls"]))
+            else:
+                content, finish = self.text_answer(answer, body.get("response_format"),
+                                                   label, i, kind, limit, reasoning)
+                message["content"], spent = content, ntokens(content)
+            completion += spent + reasoning
             reasoning_total += reasoning
-            choice = {"index": i,
-                      "message": {"role": "assistant", "content": content, "refusal": None,
-                                  "annotations": []},
-                      "logprobs": None, "finish_reason": finish}
+            choice = {"index": i, "message": message, "logprobs": None, "finish_reason": finish}
             if self.provider.content_filter:
-                choice["content_filter_results"] = SAFE_FILTER
+                choice["content_filter_results"] = (FILTERED if kind == "content_filter"
+                                                    else SAFE_FILTER)
             choices.append(choice)
         out = {
             "id": self._id("chatcmpl-"), "object": "chat.completion", "created": created,
@@ -1057,11 +1280,20 @@ class Synthesizer:
     def completion(self, body, model, created):
         limit = token_limit_param(body, ("max_tokens",), 0)
         items = prompt_items(body.get("prompt")) or [(0, "")]
+        kind = self.kind()
         choices, prompt, completion = [], 0, 0
         for i, (tokens, text) in enumerate(items):
             prompt += tokens
-            answer, _ = answer_text(text, model)
-            content, finish = limit_answer(" " + answer, limit)
+            answer, h = answer_text(text, model)
+            if kind in ("refusal", "content_filter"):
+                content, finish = "", "content_filter"
+            elif kind == "empty_length":
+                content, finish = "", "length"
+            elif kind == "cut":
+                content = " " + cut_answer(answer, FOOD_CLASSES[h[0] % len(FOOD_CLASSES)])
+                finish = "length"
+            else:
+                content, finish = limit_answer(" " + answer, limit)
             completion += ntokens(content)
             choices.append({"text": content, "index": i, "logprobs": None,
                             "finish_reason": finish})
@@ -1107,25 +1339,48 @@ class Synthesizer:
         limit = token_limit_param(body, ("max_output_tokens",), 16)
         prompt, text = responses_prompt(body)
         answer, h = answer_text(text, model)
+        label = FOOD_CLASSES[h[0] % len(FOOD_CLASSES)]
         cached, reasoning = usage_split(prompt, model, h)
         if limit is not None:
             reasoning = min(reasoning, limit // 2)
-        content, finish = limit_answer(answer, None if limit is None else limit - reasoning)
-        output_tokens = ntokens(content) + reasoning
+        kind = self.kind()
+        tools = function_tools(body.get("tools"), responses_style=True)
+        fmt = body.get("text").get("format") if isinstance(body.get("text"), dict) else None
+        incomplete = None
+        parts, calls = [], []
+        if kind == "refusal":
+            parts = [{"type": "refusal", "refusal": REFUSAL_TEXT}]
+            spent = ntokens(REFUSAL_TEXT)
+        elif kind == "content_filter":
+            incomplete, spent = "content_filter", ntokens(answer)
+        elif kind == "empty_length":
+            incomplete, spent = "max_output_tokens", 0
+            reasoning = limit if limit is not None else EMPTY_REASONING_TOKENS
+        elif self.calls_tools(tools):
+            calls = [self.tool_call(tools, label, 0, True)]
+            spent = ntokens(json.dumps(calls))
+        else:
+            content, finish = self.text_answer(answer, fmt, label, 0, kind, limit, reasoning)
+            if finish == "length":
+                incomplete = "max_output_tokens"
+            parts = [{"type": "output_text", "text": content, "annotations": [],
+                      "logprobs": []}]
+            spent = ntokens(content)
+        output_tokens = spent + reasoning
         output = []
         if reasoning:
             output.append({"id": self._id("rs_", 40), "type": "reasoning", "summary": []})
-        output.append({"id": self._id("msg_", 40), "type": "message", "status": "completed",
-                       "role": "assistant",
-                       "content": [{"type": "output_text", "text": content, "annotations": [],
-                                    "logprobs": []}]})
-        incomplete = finish == "length"
+        if parts:
+            output.append({"id": self._id("msg_", 40), "type": "message",
+                           "status": "incomplete" if incomplete and kind else "completed",
+                           "role": "assistant", "content": parts})
+        output += calls
         out = {
             "id": self._id("resp_", 40), "object": "response", "created_at": created,
             "status": "incomplete" if incomplete else "completed",
             "completed_at": None if incomplete else created,
             "error": None,
-            "incomplete_details": {"reason": "max_output_tokens"} if incomplete else None,
+            "incomplete_details": {"reason": incomplete} if incomplete else None,
             "instructions": body.get("instructions"), "max_output_tokens": limit,
             "model": self.reported_model, "output": output, "parallel_tool_calls": True,
             "previous_response_id": None,
@@ -1259,7 +1514,10 @@ class Prepared:
 class FileValidator:
     """Checks every line of an input file the way the real server does (api-facts §6)."""
 
-    def __init__(self, provider, endpoint, max_requests, unsupported_models):
+    def __init__(self, provider, endpoint, max_requests, unsupported_models,
+                 invalid_lines=(), invalid_lines_error=None):
+        self.invalid_lines = set(invalid_lines)
+        self.invalid_lines_error = invalid_lines_error
         self.provider = provider
         self.endpoint = provider.canonical_endpoint(endpoint)
         self.max_requests = max_requests
@@ -1350,6 +1608,9 @@ class FileValidator:
                     too_many = True
                     continue
                 result = self.check_line(line, lineno, state)
+                if lineno in self.invalid_lines and not isinstance(result, dict):
+                    result = line_error(self.invalid_lines_error["code"],
+                                        self.invalid_lines_error["message"], None, lineno)
                 if isinstance(result, dict):
                     errors.append(result)
                     continue
@@ -1373,7 +1634,8 @@ class FileValidator:
 
 
 def prepare_batch(fd, *, provider, endpoint, seed, work_dir, max_requests, unsupported_models,
-                  error_rate, error_count, error_codes, style):
+                  error_rate, error_count, error_codes, style, answers=None, invalid_lines=(),
+                  invalid_lines_error=None):
     """Validate the input file and, if it is good, compute every answer up front.
 
     The answers go to two files in processing order (a deterministic shuffle):
@@ -1383,7 +1645,8 @@ def prepare_batch(fd, *, provider, endpoint, seed, work_dir, max_requests, unsup
     """
     prep = Prepared()
     prep.style = style
-    validator = FileValidator(provider, endpoint, max_requests, unsupported_models)
+    validator = FileValidator(provider, endpoint, max_requests, unsupported_models,
+                              invalid_lines, invalid_lines_error)
     errors, model, starts, ends = validator.validate(fd)
     prep.errors, prep.model = errors, model
     if errors:
@@ -1393,7 +1656,7 @@ def prepare_batch(fd, *, provider, endpoint, seed, work_dir, max_requests, unsup
     order = list(range(n))
     random.Random(seed).shuffle(order)
     fault_rng = random.Random(seed ^ 0x5EED)
-    synth = Synthesizer(provider, provider.report_model(model), b"")
+    synth = Synthesizer(provider, provider.report_model(model), b"", answers)
     prep.claimed_errors = min(error_count, n)  # "fail the next N" counts these down
     prep.ok_path = os.path.join(work_dir, "output.jsonl")
     prep.err_path = os.path.join(work_dir, "error.jsonl")
@@ -1412,7 +1675,7 @@ def prepare_batch(fd, *, provider, endpoint, seed, work_dir, max_requests, unsup
                 if inject:
                     raise failure_for_code(error_codes[fault_rng.randrange(len(error_codes))],
                                            model)
-                out_body, usage = synth.respond(canonical, body, time.time())
+                out_body, usage = synth.respond(canonical, body, time.time(), cid)
                 prep.tokens += usage[0]
                 line = {"id": "batch_req_" + ids[:32], "custom_id": cid,
                         "response": {"status_code": 200, "request_id": "req_" + ids[32:],
@@ -1975,7 +2238,10 @@ class Store:
                     max_requests=s["max_requests_per_batch"] or self.provider.max_requests,
                     unsupported_models=list(s["unsupported_models"]),
                     error_rate=s["request_error_rate"], error_count=s["request_error_count"],
-                    error_codes=list(s["request_error_codes"]), style=s["output_style"])
+                    error_codes=list(s["request_error_codes"]), style=s["output_style"],
+                    answers={k: s[k] for k in ANSWER_SETTINGS},
+                    invalid_lines=list(s["invalid_lines"]),
+                    invalid_lines_error=dict(s["invalid_lines_error"]))
             try:
                 prep = prepare_batch(fd, **options)
             except Exception:

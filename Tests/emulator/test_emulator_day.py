@@ -209,5 +209,217 @@ class OpenAIExpiryTest(EmulatorTest):
         self.assertEqual(obj["error"]["param"], "output_expires_after.seconds")
 
 
+SCHEMA = {
+    "type": "object", "additionalProperties": False,
+    "required": ["label", "confidence", "count", "vegan", "tags", "origin", "alt"],
+    "properties": {
+        "label": {"type": "string", "enum": ["fruit", "vegetable", "grain"]},
+        "confidence": {"type": "number"},
+        "count": {"type": "integer"},
+        "vegan": {"type": "boolean"},
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "origin": {"$ref": "#/$defs/place"},
+        "alt": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+    },
+    "$defs": {"place": {"type": "object", "required": ["country"],
+                        "properties": {"country": {"type": "string"}}}},
+}
+
+
+def conforms(value, schema, root):
+    """A test-side check of the schema subset SCHEMA uses."""
+    if "$ref" in schema:
+        return conforms(value, root["$defs"][schema["$ref"].rsplit("/", 1)[1]], root)
+    if "anyOf" in schema:
+        return any(conforms(value, s, root) for s in schema["anyOf"])
+    if "enum" in schema and value not in schema["enum"]:
+        return False
+    kind = schema["type"]
+    if kind == "object":
+        return (isinstance(value, dict) and all(k in value for k in schema.get("required", []))
+                and all(conforms(value[k], s, root) for k, s in schema["properties"].items()
+                        if k in value))
+    if kind == "array":
+        return isinstance(value, list) and all(conforms(v, schema["items"], root)
+                                               for v in value)
+    return {"string": isinstance(value, str), "null": value is None,
+            "boolean": isinstance(value, bool),
+            "integer": isinstance(value, int) and not isinstance(value, bool),
+            "number": isinstance(value, (int, float)) and not isinstance(value, bool)}[kind]
+
+
+class AnswersTest(EmulatorTest):
+    def answers(self, endpoint, bodies, prefix="req"):
+        """custom_id -> response body of a completed batch of these bodies."""
+        b = self.run_batch(lines_of(endpoint, bodies, prefix), endpoint)
+        self.assertEqual(b["status"], "completed", b)
+        out = self.emu.content(b["output_file_id"])
+        self.assertEqual(len(out), len(bodies))
+        return {line["custom_id"]: line["response"]["body"] for line in out}
+
+    def chat_bodies(self, count, **extra):
+        return [dict({"model": "gpt-4o-mini", "max_completion_tokens": 200,
+                      "messages": [{"role": "user", "content": f"Item: food {i}"}]}, **extra)
+                for i in range(count)]
+
+    def test_chat_unusable_answers_by_custom_id(self):
+        self.emu.config(answer_refusal_rate=0.2, answer_content_filter_rate=0.2,
+                        answer_empty_length_rate=0.2, answer_cut_rate=0.2)
+        first = self.answers("/v1/chat/completions", self.chat_bodies(100))
+        kinds = {}
+        for cid, body in first.items():
+            choice = body["choices"][0]
+            msg, finish = choice["message"], choice["finish_reason"]
+            if msg["refusal"] is not None:
+                self.assertIsNone(msg["content"])
+                self.assertEqual(finish, "stop")
+                self.assertTrue(msg["refusal"])
+                kind = "refusal"
+            elif finish == "content_filter":
+                self.assertIsNone(msg["content"])
+                kind = "content_filter"
+            elif finish == "length" and msg["content"] == "":
+                self.assertEqual(body["usage"]["completion_tokens_details"]["reasoning_tokens"],
+                                 200)
+                self.assertEqual(body["usage"]["completion_tokens"], 200)
+                kind = "empty_length"
+            elif finish == "length":
+                self.assertTrue(msg["content"])
+                kind = "cut"
+            else:
+                self.assertEqual(finish, "stop")
+                self.assertTrue(msg["content"])
+                kind = "plain"
+            kinds[cid] = kind
+        counts = {k: list(kinds.values()).count(k) for k in set(kinds.values())}
+        self.assertEqual(set(counts), {"refusal", "content_filter", "empty_length", "cut",
+                                       "plain"})
+        self.assertTrue(all(8 <= c <= 35 for c in counts.values()), counts)
+        # The same custom_ids get the same fate in another batch (a retry).
+        again = self.answers("/v1/chat/completions", self.chat_bodies(100))
+        for cid in first:
+            self.assertEqual(again[cid]["choices"][0]["message"],
+                             first[cid]["choices"][0]["message"])
+
+    def test_completions_and_responses_unusable(self):
+        self.emu.config(answer_content_filter_rate=0.34, answer_empty_length_rate=0.33,
+                        answer_refusal_rate=0.33)
+        comp = self.answers("/v1/completions", [
+            {"model": "gpt-3.5-turbo-instruct", "prompt": f"p{i}"} for i in range(30)])
+        finishes = set()
+        for body in comp.values():
+            self.assertEqual(body["choices"][0]["text"], "")
+            finishes.add(body["choices"][0]["finish_reason"])
+        self.assertEqual(finishes, {"content_filter", "length"})
+        resp = self.answers("/v1/responses", [
+            {"model": "o3", "input": f"i{i}", "max_output_tokens": 500} for i in range(30)])
+        seen = set()
+        for body in resp.values():
+            texts = [p for item in body["output"] if item["type"] == "message"
+                     for p in item["content"]]
+            self.assertFalse([p for p in texts if p["type"] == "output_text"])
+            if body["status"] == "incomplete":
+                reason = body["incomplete_details"]["reason"]
+                self.assertIn(reason, ("max_output_tokens", "content_filter"))
+                seen.add(reason)
+            else:
+                self.assertEqual(body["status"], "completed")
+                self.assertEqual([p["type"] for p in texts], ["refusal"])
+                self.assertTrue(texts[0]["refusal"])
+                seen.add("refusal")
+        self.assertEqual(seen, {"max_output_tokens", "content_filter", "refusal"})
+
+    def test_n_choices_distinct_in_order(self):
+        out = self.answers("/v1/chat/completions", self.chat_bodies(20, n=3))
+        for body in out.values():
+            self.assertEqual([c["index"] for c in body["choices"]], [0, 1, 2])
+            texts = [c["message"]["content"] for c in body["choices"]]
+            self.assertEqual(len(set(texts)), 3, texts)
+        again = self.answers("/v1/chat/completions", self.chat_bodies(20, n=3))
+        self.assertEqual(again["req-4"]["choices"], out["req-4"]["choices"])
+
+    def test_tool_calls(self):
+        tool = {"type": "function", "function": {"name": "classify", "parameters": SCHEMA}}
+        self.emu.config(answer_tool_calls_rate=1.0)
+        out = self.answers("/v1/chat/completions", self.chat_bodies(5, tools=[tool]) +
+                           self.chat_bodies(1))
+        for cid, body in out.items():
+            choice = body["choices"][0]
+            if cid == "req-5":  # no tools: a plain answer
+                self.assertEqual(choice["finish_reason"], "stop")
+                continue
+            self.assertEqual(choice["finish_reason"], "tool_calls")
+            self.assertIsNone(choice["message"]["content"])
+            call = choice["message"]["tool_calls"][0]
+            self.assertEqual((call["type"], call["function"]["name"]), ("function", "classify"))
+            self.assertTrue(call["id"].startswith("call_"))
+            self.assertTrue(conforms(json.loads(call["function"]["arguments"]), SCHEMA, SCHEMA))
+        resp = self.answers("/v1/responses", [
+            {"model": "gpt-4o", "input": "x", "tools": [
+                {"type": "function", "name": "classify", "parameters": SCHEMA}]}])
+        calls = [o for o in resp["req-0"]["output"] if o["type"] == "function_call"]
+        self.assertEqual(calls[0]["name"], "classify")
+        self.assertTrue(conforms(json.loads(calls[0]["arguments"]), SCHEMA, SCHEMA))
+
+    def test_structured_outputs(self):
+        fmt = {"type": "json_schema", "json_schema": {"name": "food", "strict": True,
+                                                      "schema": SCHEMA}}
+        plain = self.answers("/v1/chat/completions", self.chat_bodies(2, response_format=fmt))
+        self.assertRaises(ValueError, json.loads, plain["req-0"]["choices"][0]["message"]
+                          ["content"])  # off by default: the usual text
+        self.emu.config(structured_outputs=True)
+        out = self.answers("/v1/chat/completions", self.chat_bodies(10, response_format=fmt))
+        for body in out.values():
+            value = json.loads(body["choices"][0]["message"]["content"])
+            self.assertTrue(conforms(value, SCHEMA, SCHEMA), value)
+        resp = self.answers("/v1/responses", [{"model": "gpt-4o", "input": "x", "text": {
+            "format": {"type": "json_schema", "name": "food", "schema": SCHEMA}}}])
+        text = resp["req-0"]["output"][-1]["content"][0]["text"]
+        self.assertTrue(conforms(json.loads(text), SCHEMA, SCHEMA))
+        obj = self.answers("/v1/chat/completions", self.chat_bodies(
+            3, response_format={"type": "json_object"}))
+        for body in obj.values():
+            self.assertIsInstance(json.loads(body["choices"][0]["message"]["content"]), dict)
+        self.emu.config(schema_mismatch_rate=0.5, invalid_json_rate=0.25)
+        out = self.answers("/v1/chat/completions", self.chat_bodies(60, response_format=fmt))
+        tally = {"ok": 0, "mismatch": 0, "invalid": 0}
+        for body in out.values():
+            try:
+                value = json.loads(body["choices"][0]["message"]["content"])
+            except ValueError:
+                tally["invalid"] += 1
+                continue
+            tally["ok" if conforms(value, SCHEMA, SCHEMA) else "mismatch"] += 1
+        self.assertTrue(all(v >= 5 for v in tally.values()), tally)
+
+    def test_embeddings_base64_and_arrays(self):
+        out = self.answers("/v1/embeddings", [
+            {"model": "text-embedding-3-small", "input": "apple", "dimensions": 8},
+            {"model": "text-embedding-3-small", "input": "apple", "dimensions": 8,
+             "encoding_format": "base64"},
+            {"model": "text-embedding-3-small", "input": ["apple", "pear", "fig"],
+             "dimensions": 8}])
+        floats = out["req-0"]["data"][0]["embedding"]
+        raw = base64.b64decode(out["req-1"]["data"][0]["embedding"])
+        decoded = struct.unpack("<8f", raw)
+        for a, b in zip(floats, decoded):
+            self.assertAlmostEqual(a, b, places=6)
+        data = out["req-2"]["data"]
+        self.assertEqual([d["index"] for d in data], [0, 1, 2])
+        self.assertEqual(data[0]["embedding"], floats)
+        self.assertNotEqual(data[1]["embedding"], floats)
+
+    def test_validation_errors_by_line(self):
+        self.emu.config(invalid_lines=[2, 4, 99],
+                        invalid_lines_error={"code": "invalid_request",
+                                             "message": "Bad request on this line."})
+        b = self.run_batch(chat_lines(5))
+        self.assertEqual(b["status"], "failed")
+        data = b["errors"]["data"]
+        self.assertEqual([(e["line"], e["code"], e["message"]) for e in data],
+                         [(2, "invalid_request", "Bad request on this line."),
+                          (4, "invalid_request", "Bad request on this line.")])
+
+
 if __name__ == "__main__":
     unittest.main()
