@@ -123,6 +123,37 @@ same ids get the same answers in every batch and every retry):
     Embeddings always honour encoding_format base64 (little-endian float32)
         and input arrays (one embedding per input, in index order).
 
+A hostile server (all off by default; the first three are HTTP faults with a
+_rate and a _count, restricted by fault_paths / fault_methods / fault_actions):
+    huge_body_rate/_count, huge_body_bytes (1 GiB), huge_body_status (200)
+        answer, instead of acting, with a JSON body of huge_body_bytes streamed
+        a MiB at a time (exact Content-Length): status 200 gives
+        {"object": "batch", "padding": "xxx..."}, an error status gives the
+        error envelope with a message of x's. Memory stays flat.
+    drip_rate/_count, drip_interval (0.5 s)   act, then send the headers at
+        once and the JSON body one byte per drip_interval
+    redirect_rate/_count, redirect_status (307), redirect_to (null)   answer,
+        instead of acting, with a redirect to redirect_to + the same path and
+        query; by default to a trap listener on 127.0.0.1 (started on the first
+        redirect) that records every request it gets with all its headers:
+        GET /_emulator/trap  {"base": "http://127.0.0.1:PORT" or null,
+        "requests": [{"t", "method", "path", "headers": [[name, value], ...]}]}
+    hostile_text   a list of places that get a payload of escape sequences
+        (ESC ]0;title BEL, ESC [2J, ESC [1;31m, C1 CSI, NUL, BS, CR, DEL), the
+        request's own key echoed and a fake sk-proj- key:
+        errors      errors.data[] of failed batches: code wrapped in ESC ]0; BEL,
+                    payload appended to the message
+        status      the status of every batch object (so it never reads as
+                    terminal while this is on)
+        model       the model of every batch object
+        error_body  every API error answer: message + payload, code ESC [2J...
+        custom_id   each output file gets one more line, last, for a request
+                    nobody sent, its custom_id the payload (key of the create)
+    result_trailing_rate   share of output lines (by custom_id) followed on the
+        same line by ' {"custom_id": "trailing"}' after the JSON object
+    overlong_line_bytes    the first output line is padded (a "padding"
+        string) to at least this many bytes, written a MiB at a time
+
 Admin endpoints (no auth, never faulted):
     GET  /_emulator/config, POST /_emulator/config
     GET  /_emulator/state   {"files": [{id, filename, purpose, bytes, deleted,
@@ -133,6 +164,7 @@ Admin endpoints (no auth, never faulted):
                             settings and reseed; body {"keep_config": true}
                             keeps the current settings
     GET  /_emulator/health  {"status": "ok", ...}
+    GET  /_emulator/trap    what the redirect trap received (see below)
     GET  /_emulator/stats   {"actions": {action: n}, "batch_reads": {batch_id: n},
                              "batch_reads_total": n}: every routed API request,
                              faulted ones included; reset clears it
@@ -321,13 +353,38 @@ SETTINGS = {
                             "The request on this line is not valid for the batch endpoint."},
                             "the errors.data code and message of those lines (JSON object)"),
 }
+SETTINGS.update({
+    # A hostile server (issue 12); all off by default. The three HTTP ones obey
+    # fault_paths / fault_methods / fault_actions like the faults above.
+    "huge_body_rate": ("prob", 0.0, "probability of answering with a huge body, no action"),
+    "huge_body_count": ("count", 0, "answer the next N API requests with a huge body"),
+    "huge_body_bytes": ("count", 1 << 30, "size of a huge body, streamed, never in memory"),
+    "huge_body_status": ("http_status", 200, "status of a huge body: 200 (a JSON object "
+                         "padded by a long string) or an error status (a long message)"),
+    "drip_rate": ("prob", 0.0, "probability of sending the answer's body one byte at a time"),
+    "drip_count": ("count", 0, "drip the answers to the next N API requests"),
+    "drip_interval": ("nonneg", 0.5, "seconds between two bytes of a dripped body"),
+    "redirect_rate": ("prob", 0.0, "probability of answering with a redirect, no action"),
+    "redirect_count": ("count", 0, "redirect the next N API requests"),
+    "redirect_status": ("http_status", 307, "status of a redirect (301, 302, 303, 307, 308)"),
+    "redirect_to": ("opt_str", None, "base URL a redirect points to (default: the trap "
+                    "listener on 127.0.0.1, see /_emulator/trap)"),
+    "hostile_text": ("places", [], "where escape sequences and secrets go: errors, status, "
+                     "model, custom_id, error_body"),
+    "result_trailing_rate": ("prob", 0.0, "share of output lines (by custom_id) with bytes "
+                             "after the JSON object"),
+    "overlong_line_bytes": ("count", 0, "pad the first output line to at least N bytes"),
+})
+HOSTILE_PLACES = ("errors", "status", "model", "custom_id", "error_body")
+TRAILING_BYTES = b' {"custom_id": "trailing"}'
 ANSWER_SETTINGS = ("answer_refusal_rate", "answer_content_filter_rate",
                    "answer_empty_length_rate", "answer_cut_rate", "answer_tool_calls_rate",
                    "structured_outputs", "schema_mismatch_rate", "invalid_json_rate")
 METAVARS = {"nonneg": "X", "prob": "P", "count": "N", "int": "N", "opt_int": "N",
             "opt_str": "KEY", "strs": "A,B", "status5xx": "CODES", "codes": "CODES",
             "token_limit": "LIMIT", "create_status": "STATUS", "style": "STYLE",
-            "error": "JSON", "str": "TEXT", "lines": "N,N"}
+            "error": "JSON", "str": "TEXT", "lines": "N,N", "http_status": "STATUS",
+            "places": "A,B"}
 
 
 class SettingError(ValueError):
@@ -379,6 +436,16 @@ def coerce_setting(name, value):
         if not isinstance(value, list) or not all(_is_int(v) and v >= 1 for v in value):
             fail("a list of line numbers >= 1")
         return sorted(set(value))
+    if kind == "http_status":
+        if not _is_int(value) or not 200 <= value <= 599:
+            fail("an HTTP status")
+        return value
+    if kind == "places":
+        if isinstance(value, str):
+            value = [v for v in value.split(",") if v]
+        if not isinstance(value, list) or not all(v in HOSTILE_PLACES for v in value):
+            fail("a list of " + ", ".join(HOSTILE_PLACES))
+        return list(value)
     if kind == "strs":
         if isinstance(value, str):
             value = [v for v in value.split(",") if v]
@@ -428,7 +495,7 @@ def parse_cli_value(name, text):
     try:
         if kind in ("nonneg", "prob"):
             return float(text)
-        if kind in ("count", "int"):
+        if kind in ("count", "int", "http_status"):
             return int(text)
         if kind == "opt_int":
             return None if text.lower() in ("", "none", "null") else int(text)
@@ -1153,8 +1220,7 @@ class Synthesizer:
 
     def _draw(self, salt):
         """A number in [0, 1) fixed by the custom_id: the same on every run and retry."""
-        h = hashlib.sha256(f"{salt}\x00{self.cid}".encode("utf-8")).digest()
-        return int.from_bytes(h[:8], "big") / 2.0 ** 64
+        return custom_id_draw(self.cid, salt)
 
     def kind(self):
         """None (a plain answer), refusal, content_filter, empty_length or cut."""
@@ -1635,7 +1701,7 @@ class FileValidator:
 
 def prepare_batch(fd, *, provider, endpoint, seed, work_dir, max_requests, unsupported_models,
                   error_rate, error_count, error_codes, style, answers=None, invalid_lines=(),
-                  invalid_lines_error=None):
+                  invalid_lines_error=None, trailing_rate=0.0, overlong=0, hostile_id=None):
     """Validate the input file and, if it is good, compute every answer up front.
 
     The answers go to two files in processing order (a deterministic shuffle):
@@ -1682,8 +1748,13 @@ def prepare_batch(fd, *, provider, endpoint, seed, work_dir, max_requests, unsup
                                      "body": out_body},
                         "error": None}
                 data = dump_line(line, style)
-                ok.write(data)
-                ok_size += len(data)
+                if trailing_rate and custom_id_draw(cid, "trailing") < trailing_rate:
+                    data = data[:-1] + TRAILING_BYTES + b"\n"
+                if overlong and j == 0:
+                    ok_size += write_padded(ok, line, style, overlong)
+                else:
+                    ok.write(data)
+                    ok_size += len(data)
                 prep.ok_ends.append(ok_size)
                 prep.outcomes.append(1)
             except RequestFailure as failure:
@@ -1706,8 +1777,38 @@ def prepare_batch(fd, *, provider, endpoint, seed, work_dir, max_requests, unsup
                 prep.outcomes.append(0)
             for column, value in zip(prep.usage, usage):
                 column.append(value)
+    if hostile_id is not None and prep.ok_ends:
+        # A line for a request nobody sent, after the last real one; truncating at
+        # the last real line's end (a cancel) keeps it out.
+        with open(prep.ok_path, "ab") as ok:
+            ok.write(dump_line({"id": "batch_req_" + "0" * 32, "custom_id": hostile_id,
+                                "response": {"status_code": 200, "request_id": "req_0",
+                                             "body": {}}, "error": None}, style))
     prep.total = n
     return prep
+
+
+def custom_id_draw(cid, salt):
+    """A number in [0, 1) fixed by a custom_id and a salt."""
+    h = hashlib.sha256(f"{salt}\x00{cid}".encode("utf-8")).digest()
+    return int.from_bytes(h[:8], "big") / 2.0 ** 64
+
+
+def write_padded(out, line, style, size):
+    """Write `line` as one JSON line of at least `size` bytes before its newline
+    (a long "padding" string in it), a MiB at a time; return the bytes written."""
+    head, sep, tail = dump_line(dict(line, padding=""), style).partition(b'"padding": ""'
+                                                                         if style == "spaced"
+                                                                         else b'"padding":""')
+    key = sep[:-2]
+    fill = max(0, size + 1 - len(head) - len(sep) - len(tail))  # size before the newline
+    out.write(head + key + b'"')
+    left, chunk = fill, b"x" * (1 << 20)
+    while left > 0:
+        out.write(chunk[:min(left, len(chunk))])
+        left -= min(left, len(chunk))
+    out.write(b'"' + tail)
+    return len(head) + len(key) + 2 + fill + len(tail)
 
 
 # --------------------------------------------------------------------------
@@ -1770,6 +1871,7 @@ class Batch:
         self.token_pending = False       # the enqueued-token check is still to be made
         self.processed = threading.Event()
         self.cancel_at = None
+        self.key = ""                    # the key of the create call (hostile echoes)
         self.final = None                # set once terminal and its files are written
 
     @property
@@ -2065,8 +2167,9 @@ class Store:
         if prep is not None and prep.ok_path and ran:
             ok_count = prep.outcomes.count(1, 0, done)
             failed = done - ok_count
-            os.truncate(prep.ok_path, prep.ok_ends[ok_count - 1] if ok_count else 0)
-            os.truncate(prep.err_path, prep.err_ends[failed - 1] if failed else 0)
+            if done < prep.total:  # a finished batch keeps all, an unsent request's line too
+                os.truncate(prep.ok_path, prep.ok_ends[ok_count - 1] if ok_count else 0)
+                os.truncate(prep.err_path, prep.err_ends[failed - 1] if failed else 0)
             tail = None
             if status == "expired":
                 tail = ("batch_expired", "This request could not be executed before the "
@@ -2161,7 +2264,7 @@ class Store:
 
     # ---- batches
 
-    def create_batch(self, req, log):
+    def create_batch(self, req, log, key=""):
         """Register a batch and queue its file; the create call itself does no heavy work."""
         with self.lock:
             now = time.time()
@@ -2191,6 +2294,7 @@ class Store:
                       window=self.provider.window_seconds(req["completion_window"]) or DAY,
                       phases=self.phases(), seed=self.rng.getrandbits(62),
                       output_expires_seconds=out_exp["seconds"] if out_exp else 30 * DAY)
+            b.key = key
             self.batches[bid] = b
             log.update(batch_id=bid, acted=True)
             if found:
@@ -2241,7 +2345,10 @@ class Store:
                     error_codes=list(s["request_error_codes"]), style=s["output_style"],
                     answers={k: s[k] for k in ANSWER_SETTINGS},
                     invalid_lines=list(s["invalid_lines"]),
-                    invalid_lines_error=dict(s["invalid_lines_error"]))
+                    invalid_lines_error=dict(s["invalid_lines_error"]),
+                    trailing_rate=s["result_trailing_rate"], overlong=s["overlong_line_bytes"],
+                    hostile_id=(hostile_payload(b.key) if "custom_id" in s["hostile_text"]
+                                else None))
             try:
                 prep = prepare_batch(fd, **options)
             except Exception:
@@ -2370,6 +2477,29 @@ def file_not_ready(f, now):
                     param="input_file_id", code="file_not_processed")
 
 
+def hostile_batches(obj, places, payload):
+    """A copy of a batch (or a list of batches) with the payload in `places`."""
+    obj = copy.deepcopy(obj)
+    for b in obj["data"] if obj.get("object") == "list" else [obj]:
+        if "status" in places:
+            b["status"] = b["status"] + payload
+        if "model" in places:
+            b["model"] = (b.get("model") or "gpt-4o-mini") + payload
+        if "errors" in places and b.get("errors"):
+            for e in b["errors"]["data"]:
+                e["code"] = "\x1b]0;" + str(e.get("code")) + "\x07"
+                e["message"] = str(e.get("message")) + " " + payload
+    return obj
+
+
+def hostile_payload(key):
+    """Text a hostile server slips into what a client may print or store: a
+    terminal title, a screen clear, colours, C0 and C1 controls, the caller's own
+    key echoed back, and another secret-looking key."""
+    return (f"\x1b]0;owned by the server\x07\x1b[2J\x1b[1;31m\x9b2J\x00\x08\r\x7f "
+            f"key={key} leaked=sk-proj-EmulatorLeak0123456789abcdefABCDEF")
+
+
 def request_limit_message(model, limit):
     return (f"Enqueued request limit reached for {model} in organization {ORG}. Limit: "
             f"{limit:,} enqueued requests.")
@@ -2482,11 +2612,49 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
         self.started = True
-        self.wfile.write(data)
         self.entry["status"] = status
+        if self.drip:
+            try:
+                for i in range(len(data)):
+                    self.wfile.write(data[i:i + 1])
+                    time.sleep(self.drip)
+            except OSError:  # the client gave up: what a drip is for
+                self.close_connection = True
+        else:
+            self.wfile.write(data)
+
+    def send_huge(self, status, size):
+        """A JSON body of `size` bytes, streamed a MiB at a time: a 200 object with a
+        long string in it, or an error envelope with a long message."""
+        if status < 300:
+            head, tail = b'{"object": "batch", "padding": "', b'"}\n'
+        else:
+            head = b'{"error": {"message": "'
+            tail = b'", "type": "server_error", "param": null, "code": null}}\n'
+        fill = max(0, size - len(head) - len(tail))
+        keep = self.body.exhausted or self.body.drain(DRAIN_LIMIT)
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(head) + fill + len(tail)))
+        if not keep:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.started = True
+        self.entry.update(status=status, fault="huge_body")
+        self.wfile.write(head)
+        chunk = b"x" * (1 << 20)
+        while fill > 0:
+            self.wfile.write(chunk[:min(fill, len(chunk))])
+            fill -= min(fill, len(chunk))
+        self.wfile.write(tail)
 
     def send_api_error(self, err):
-        self.send_json(err.status, err.body(), err.headers)
+        body = err.body()
+        if "error_body" in self.hostile:
+            payload = hostile_payload(self.key)
+            body["error"]["message"] += " " + payload
+            body["error"]["code"] = "\x1b[2J" + str(body["error"]["code"] or "error")
+        self.send_json(err.status, body, err.headers)
 
     def drop(self, fault):
         self.entry.update(dropped=True, status=None, fault=fault)
@@ -2503,6 +2671,7 @@ class Handler(BaseHTTPRequestHandler):
         app = self.server.app
         split = urlsplit(self.path)
         self.started = False
+        self.drip, self.hostile, self.key = 0.0, [], ""
         self.entry = {"t": round(time.time(), 6), "method": self.command, "path": split.path,
                       "status": None, "dropped": False, "action": None, "acted": False,
                       "fault": None}
@@ -2555,6 +2724,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, store.state())
         if path == "/_emulator/stats" and self.command == "GET":
             return self.send_json(200, store.get_stats())
+        if path == "/_emulator/trap" and self.command == "GET":
+            return self.send_json(200, app.trap.state())
         if path == "/_emulator/reset" and self.command == "POST":
             raw = self.body.read_all(JSON_BODY_LIMIT)
             try:
@@ -2562,6 +2733,7 @@ class Handler(BaseHTTPRequestHandler):
             except ValueError:
                 raise ApiError(400, "The reset body must be empty or a JSON object.") from None
             store.reset(bool(isinstance(options, dict) and options.get("keep_config")))
+            app.trap.clear()
             return self.send_json(200, {"reset": True})
         if path == "/_emulator/health" and self.command == "GET":
             return self.send_json(200, {"status": "ok", "provider": app.provider.name,
@@ -2602,6 +2774,8 @@ class Handler(BaseHTTPRequestHandler):
             return store.draw(fault)
 
         self.fault_applies = applies
+        self.key = app.provider.auth_key(self.headers) or ""
+        self.hostile = store.get_settings()["hostile_text"]
         if applies("drop"):
             self.drop("drop")
         self.authenticate(app)
@@ -2624,6 +2798,20 @@ class Handler(BaseHTTPRequestHandler):
             code = store.pick(store.get_settings()["http_5xx_codes"])
             raise ApiError(code, SERVER_ERROR_MESSAGES.get(code, "Internal server error."),
                            type_="server_error")
+        s = store.get_settings()
+        if applies("redirect"):
+            base = (s["redirect_to"] or app.trap.base()).rstrip("/")
+            self.entry["fault"] = "redirect"
+            location = base + self.path
+            self.send_bytes(s["redirect_status"], json.dumps({"location": location}).encode(),
+                            "application/json", {"Location": location})
+            return
+        if applies("huge_body"):
+            self.send_huge(s["huge_body_status"], s["huge_body_bytes"])
+            return
+        if applies("drip"):
+            self.entry["fault"] = "drip"
+            self.drip = s["drip_interval"]
         # Status changes due by now happen before the action, so that, e.g.,
         # a file list shows the output files of a batch nobody has polled.
         store.advance(time.time())
@@ -2633,6 +2821,8 @@ class Handler(BaseHTTPRequestHandler):
             self.drop("drop_after_action")
         if result is not None:
             status, obj = result
+            if self.hostile and action.startswith("batch."):
+                obj = hostile_batches(obj, self.hostile, hostile_payload(self.key))
             self.send_json(status, obj)
 
     def authenticate(self, app):
@@ -2833,7 +3023,7 @@ class Handler(BaseHTTPRequestHandler):
         if isinstance(body.get("input_file_id"), str):
             self.entry["input_file_id"] = body["input_file_id"]
         req = check_create_request(body, app.provider)
-        obj = app.store.create_batch(req, self.entry)
+        obj = app.store.create_batch(req, self.entry, self.key)
         return 200, obj
 
     def do_batch_list(self, app, query):
@@ -2934,6 +3124,80 @@ def check_create_request(body, provider):
 class App:
     def __init__(self, provider, store, log):
         self.provider, self.store, self.log = provider, store, log
+        self.trap = Trap()
+
+
+class Trap:
+    """A second listener on 127.0.0.1, started on the first redirect, that
+    records what arrives (method, path, every header) so that a test can see
+    whether a client followed a redirect, and with which credentials."""
+
+    MAX_KEPT = 1000
+
+    def __init__(self):
+        self.server = None
+        self.requests = []
+        self.lock = threading.Lock()
+
+    def base(self):
+        with self.lock:
+            if self.server is None:
+                trap = self
+
+                class TrapHandler(BaseHTTPRequestHandler):
+                    protocol_version = "HTTP/1.1"
+                    timeout = 30
+
+                    def do_GET(self):
+                        trap.record(self)
+
+                    do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = do_GET
+
+                    def log_message(self, format, *args):
+                        pass
+
+                self.server = ThreadingHTTPServer(("127.0.0.1", 0), TrapHandler)
+                self.server.daemon_threads = True
+                threading.Thread(target=self.server.serve_forever, name="trap",
+                                 daemon=True).start()
+            return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def record(self, handler):
+        try:
+            BodyReader(handler.rfile, handler.headers).drain(1 << 20)
+        except ApiError:
+            pass
+        entry = {"t": time.time(), "method": handler.command, "path": handler.path,
+                 "headers": [[k, v] for k, v in handler.headers.items()]}
+        with self.lock:
+            if len(self.requests) < self.MAX_KEPT:
+                self.requests.append(entry)
+        data = b'{"error": {"message": "Not found.", "type": "invalid_request_error", ' \
+               b'"param": null, "code": null}}\n'
+        handler.send_response(404)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        handler.close_connection = True
+        if handler.command != "HEAD":
+            handler.wfile.write(data)
+
+    def state(self):
+        with self.lock:
+            port = self.server.server_address[1] if self.server else None
+            return {"base": f"http://127.0.0.1:{port}" if port else None,
+                    "requests": list(self.requests)}
+
+    def clear(self):
+        with self.lock:
+            self.requests = []
+
+    def close(self):
+        with self.lock:
+            if self.server is not None:
+                self.server.shutdown()
+                self.server.server_close()
 
 
 class EmulatorServer(ThreadingHTTPServer):
@@ -3043,6 +3307,7 @@ def main(argv=None):
         server.serve_forever(poll_interval=0.1)
     finally:
         server.server_close()
+        server.app.trap.close()
         log.close()
         if own_data_dir:
             shutil.rmtree(data_dir, ignore_errors=True)

@@ -421,5 +421,140 @@ class AnswersTest(EmulatorTest):
                           (4, "invalid_request", "Bad request on this line.")])
 
 
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class HostileTest(EmulatorTest):
+    def test_huge_body_streamed_in_bounded_memory(self):
+        size = 256 << 20
+        self.emu.config(huge_body_count=2, huge_body_bytes=size, fault_actions=["batch.get"])
+        before = rss_kib(self.emu.proc.pid)
+        conn = http.client.HTTPConnection("127.0.0.1", self.emu.port, timeout=30)
+        conn.request("GET", "/v1/batches/batch_abc", headers={"Authorization": "Bearer " + KEY})
+        resp = conn.getresponse()
+        self.assertEqual((resp.status, int(resp.getheader("Content-Length"))), (200, size))
+        head, total, last = resp.read(64), 64, b""
+        while True:
+            chunk = resp.read(1 << 20)
+            if not chunk:
+                break
+            total, last = total + len(chunk), (last + chunk)[-64:]
+        conn.close()
+        self.assertEqual(total, size)
+        self.assertTrue(head.startswith(b'{"object": "batch", "padding": "xxx'))
+        self.assertTrue(last.endswith(b'xxx"}\n'))
+        self.assertLess(rss_kib(self.emu.proc.pid) - before, 32 * 1024)
+        self.emu.config(huge_body_status=500, huge_body_bytes=4096)
+        status, _, data = self.emu.request("GET", "/v1/batches/batch_abc")
+        self.assertEqual((status, len(data)), (500, 4096))
+        self.assertEqual(len(json.loads(data)["error"]["message"]), 4096 - 80)
+        status, _, _ = self.emu.request("GET", "/v1/batches/batch_abc")
+        self.assertEqual(status, 404)  # the count is spent: back to normal
+
+    def test_slow_drip(self):
+        self.emu.config(drip_count=1, drip_interval=0.1)
+        sock = socket.create_connection(("127.0.0.1", self.emu.port), timeout=10)
+        sock.sendall(f"GET /v1/batches/batch_nope HTTP/1.1\r\nHost: x\r\n"
+                     f"Authorization: Bearer {KEY}\r\n\r\n".encode())
+        got = b""
+        while b"\r\n\r\n" not in got:
+            got += sock.recv(4096)
+        headers, _, body = got.partition(b"\r\n\r\n")
+        self.assertIn(b" 404 ", headers.split(b"\r\n")[0])
+        started = time.time()
+        while len(body) < 6:
+            body += sock.recv(4096)
+        self.assertGreaterEqual(time.time() - started, 0.35)
+        self.assertLessEqual(len(body), 8)  # a byte at a time, not the whole body
+        sock.close()
+        self.assertEqual(self.emu.json("GET", "/v1/batches/batch_nope")[0], 404)
+
+    def test_escape_sequences_and_secrets(self):
+        self.emu.config(hostile_text=["errors", "model", "error_body", "custom_id"],
+                        fail_batch_count=1)
+        failed = self.run_batch(chat_lines(2))
+        err = failed["errors"]["data"][0]
+        self.assertIn("\x1b]0;", err["code"])
+        for text in ("\x1b]0;", "\x1b[2J", "\x9b", "\x07", KEY, "sk-proj-"):
+            self.assertIn(text, err["message"])
+        self.assertIn("\x1b[2J", failed["model"])
+        status, obj = self.emu.json("GET", "/v1/batches/batch_nope")
+        self.assertEqual(status, 404)
+        self.assertIn(KEY, obj["error"]["message"])
+        self.assertTrue(obj["error"]["code"].startswith("\x1b[2J"))
+        done = self.run_batch(chat_lines(3))
+        self.assertEqual(done["request_counts"]["completed"], 3)
+        lines = self.emu.content(done["output_file_id"])
+        ids = [line["custom_id"] for line in lines]
+        self.assertEqual(sorted(ids[:3]), ["req-0", "req-1", "req-2"])
+        self.assertEqual(len(ids), 4)
+        self.assertIn("\x1b]0;", ids[3])
+        self.assertIn(KEY, ids[3])
+        self.emu.config(hostile_text=["status"])
+        status, obj = self.emu.json("GET", "/v1/batches/" + done["id"])
+        self.assertTrue(obj["status"].startswith("completed\x1b]0;"))
+        listed = self.emu.json("GET", "/v1/batches")[1]["data"]
+        self.assertTrue(all("\x1b[2J" in b["status"] for b in listed))
+        self.emu.config(hostile_text=[])
+        self.assertEqual(self.emu.json("GET", "/v1/batches/" + done["id"])[1]["status"],
+                         "completed")
+        status, _ = self.emu.json("POST", "/_emulator/config", {"hostile_text": ["x"]},
+                                  auth=False)
+        self.assertEqual(status, 400)
+
+    def test_redirect_to_the_trap(self):
+        self.emu.config(redirect_count=1, redirect_status=307)
+        status, resp, _ = self.emu.request("GET", "/v1/batches?limit=2")
+        self.assertEqual(status, 307)
+        location = resp.getheader("Location")
+        trap = self.emu.json("GET", "/_emulator/trap", auth=False)[1]
+        self.assertEqual(location, trap["base"] + "/v1/batches?limit=2")
+        self.assertEqual(trap["requests"], [])
+        port = int(trap["base"].rsplit(":", 1)[1])
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/v1/batches?limit=2", headers={"X-Probe": "1"})
+        self.assertEqual(conn.getresponse().status, 404)
+        conn.close()
+        seen = self.emu.json("GET", "/_emulator/trap", auth=False)[1]["requests"]
+        self.assertEqual(len(seen), 1)
+        self.assertEqual(seen[0]["path"], "/v1/batches?limit=2")
+        names = {k.lower() for k, _ in seen[0]["headers"]}
+        self.assertIn("x-probe", names)
+        self.assertNotIn("authorization", names)
+        self.assertEqual(self.emu.request("GET", "/v1/batches")[0], 200)
+        self.emu.config(redirect_count=1, redirect_status=301, redirect_to="http://127.0.0.2:9/")
+        status, resp, _ = self.emu.request("POST", "/v1/batches", {})
+        self.assertEqual((status, resp.getheader("Location")),
+                         (301, "http://127.0.0.2:9/v1/batches"))
+        self.assertEqual(self.emu.state()["batches"], [])  # redirected before acting
+        self.emu.json("POST", "/_emulator/reset", auth=False)
+        self.assertEqual(self.emu.json("GET", "/_emulator/trap", auth=False)[1]["requests"], [])
+
+    def test_trailing_bytes_and_overlong_lines(self):
+        self.emu.config(result_trailing_rate=0.5, overlong_line_bytes=3 << 20)
+        done = self.run_batch(chat_lines(20))
+        status, _, data = self.emu.request("GET", f"/v1/files/{done['output_file_id']}/content")
+        self.assertEqual(status, 200)
+        lines = data.split(b"\n")
+        self.assertEqual(lines[-1], b"")
+        lines = lines[:-1]
+        self.assertEqual(len(lines), 20)
+        self.assertGreaterEqual(len(lines[0]), 3 << 20)
+        self.assertEqual(json.loads(lines[0])["padding"].strip("x"), "")
+        decoder, trailing = json.JSONDecoder(), 0
+        for line in lines:
+            obj, end = decoder.raw_decode(line.decode())
+            self.assertTrue(obj["custom_id"].startswith("req-"))
+            if end < len(line):
+                self.assertEqual(line[end:], b' {"custom_id": "trailing"}')
+                trailing += 1
+        self.assertTrue(3 <= trailing <= 17, trailing)
+
+
 if __name__ == "__main__":
     unittest.main()
