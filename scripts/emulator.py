@@ -65,7 +65,11 @@ A day on the real service (all off by default):
         held_share of each model's enqueued_token_limit and
         enqueued_request_limit for held_seconds wall seconds (not scaled by
         speed), counted from startup, /_emulator/reset, or a config POST that
-        sets either key. A batch over the remaining capacity fails validation
+        sets either key. With held_visible, that job's batch shows in GET
+        /v1/batches (oldest, metadata {"job": "nightly-report", ...}, status
+        in_progress while it holds, then completed) and GET /v1/batches/{id};
+        cancelling it ends the hold and sets held_batch_cancelled in
+        /_emulator/stats (a client should never cancel what is not its own). A batch over the remaining capacity fails validation
         with errors.data[0].code token_limit_exceeded ("... Limit: 2,000,000
         enqueued tokens ..."), or with token_limit_at_create is refused at
         POST /v1/batches with that error; once the hold ends it fits again.
@@ -166,8 +170,13 @@ Admin endpoints (no auth, never faulted):
     GET  /_emulator/health  {"status": "ok", ...}
     GET  /_emulator/trap    what the redirect trap received (see below)
     GET  /_emulator/stats   {"actions": {action: n}, "batch_reads": {batch_id: n},
-                             "batch_reads_total": n}: every routed API request,
-                             faulted ones included; reset clears it
+                             "batch_reads_total": n, "batch_read_times":
+                             {batch_id: [first, last]} (unix seconds),
+                             "answered": {"requests", "custom_ids", "twice",
+                             "twice_examples"}}: every routed API request,
+                             faulted ones included; "answered" counts the
+                             successful answers of finished batches per
+                             custom_id, only with track_answers; reset clears it
 
 Request log (--log): one JSON object per line, flushed per line, also for
 dropped connections:
@@ -323,6 +332,8 @@ SETTINGS = {
                    "another job of the organisation"),
     "held_seconds": ("nonneg", 60.0, "wall seconds (not scaled by speed) the other job holds "
                      "it, from startup, reset, or the config POST that sets held_*"),
+    "held_visible": ("bool", False, "list the other job's batch (its own metadata) while it "
+                     "holds the limit; cancelling it frees the limit and is counted"),
     "enqueued_request_limit": ("token_limit", None,
                                "enqueued requests (lines) per model: N or model=N,model=N"),
     "request_limit_code": ("str", "request_limit_exceeded",
@@ -331,6 +342,8 @@ SETTINGS = {
                                 "stays uploaded (Azure: pending) before processed"),
     "file_error_rate": ("prob", 0.0, "probability that an upload ends in status error"),
     "file_error_count": ("count", 0, "end the next N uploads in status error"),
+    "track_answers": ("bool", False, "count, per custom_id, the answers of finished batches "
+                      "(GET /_emulator/stats): shows a request paid twice"),
     "file_error_details": ("str", "Invalid file format: the file could not be parsed as JSONL.",
                            "status_details of an upload that ends in error"),
     # Answers with HTTP 200 and nothing usable, and richer answers (issue 11); a
@@ -1954,6 +1967,41 @@ class Batch:
         }
 
 
+class HeldBatch:
+    """The batch of another job of the organisation that holds part of the
+    enqueued limit: in_progress while it holds it, then completed (or cancelled,
+    if someone cancelled it). Its id is fixed by the start of the hold."""
+
+    TOTAL = 10_000
+
+    def __init__(self, since, end, cancelled_at, model):
+        self.id = "batch_" + hashlib.sha256(repr(since).encode()).hexdigest()[:32]
+        self.since, self.end, self.cancelled_at, self.model = since, end, cancelled_at, model
+
+    def to_json(self, now):
+        span = max(1e-9, self.end - self.since)
+        done = min(self.TOTAL, int(self.TOTAL * max(0.0, now - self.since) / span))
+        over = now >= self.end
+        status = ("cancelled" if self.cancelled_at else "completed") if over else "in_progress"
+        start = int(self.since) - 600  # created well before the run
+        stamp = int(self.end)
+        return {
+            "id": self.id, "object": "batch", "endpoint": "/v1/chat/completions",
+            "model": self.model, "errors": None,
+            "input_file_id": "file-" + self.id[6:28], "completion_window": "24h",
+            "status": status, "output_file_id": None, "error_file_id": None,
+            "created_at": start, "in_progress_at": start + 5, "expires_at": start + DAY,
+            "finalizing_at": stamp if status == "completed" else None,
+            "completed_at": stamp if status == "completed" else None,
+            "failed_at": None, "expired_at": None,
+            "cancelling_at": int(self.cancelled_at) if self.cancelled_at else None,
+            "cancelled_at": stamp if status == "cancelled" else None,
+            "request_counts": {"total": self.TOTAL, "completed": done, "failed": 0},
+            "usage": usage_json((0, 0, 0, 0)),
+            "metadata": {"job": "nightly-report", "owner": "another team"},
+        }
+
+
 def usage_json(u):
     inp, cached, out, reasoning = u
     return {"input_tokens": inp, "input_tokens_details": {"cached_tokens": cached},
@@ -2008,7 +2056,9 @@ class Store:
         self.batches: dict[str, Batch] = {}
         self.seq = 0
         self.hold_since = time.time()
-        self.stats = {"actions": {}, "batch_reads": {}}
+        self.hold_cancelled_at = None
+        self.stats = {"actions": {}, "batch_reads": {}, "read_times": {}}
+        self.answered = {}
         self._make_dirs()
         self.processor = Processor(self)
 
@@ -2029,7 +2079,7 @@ class Store:
         with self.lock:
             self.settings.update(checked)
             if "held_share" in checked or "held_seconds" in checked:
-                self.hold_since = time.time()
+                self.hold_since, self.hold_cancelled_at = time.time(), None
             if "seed" in checked:
                 self.rng = random.Random(checked["seed"])
             return copy.deepcopy(self.settings)
@@ -2100,10 +2150,23 @@ class Store:
 
     def held(self, limit, t):
         """What another job of the organisation holds of `limit` at time t."""
-        s = self.settings
-        if s["held_share"] > 0 and t < self.hold_since + s["held_seconds"]:
-            return int(limit * s["held_share"])
+        if self.settings["held_share"] > 0 and t < self.hold_end():
+            return int(limit * self.settings["held_share"])
         return 0
+
+    def hold_end(self):
+        end = self.hold_since + self.settings["held_seconds"]
+        return min(end, self.hold_cancelled_at) if self.hold_cancelled_at else end
+
+    def held_batch(self):
+        """The other job's batch, when it is to be seen."""
+        s = self.settings
+        if not (s["held_visible"] and s["held_share"] > 0):
+            return None
+        limits = s["enqueued_token_limit"]
+        model = next(iter(limits)) if isinstance(limits, dict) and limits else "gpt-4o-mini"
+        return HeldBatch(self.hold_since, self.hold_end(), self.hold_cancelled_at,
+                         self.provider.report_model(model))
 
     def count_request(self, action, batch_id):
         with self.lock:
@@ -2112,12 +2175,20 @@ class Store:
             if action == "batch.get":
                 reads = self.stats["batch_reads"]
                 reads[batch_id] = reads.get(batch_id, 0) + 1
+                now = round(time.time(), 3)
+                self.stats["read_times"].setdefault(batch_id, [now, now])[1] = now
 
     def get_stats(self):
         with self.lock:
             reads = self.stats["batch_reads"]
+            twice = sorted(cid for cid, n in self.answered.items() if n > 1)
             return {"actions": dict(self.stats["actions"]), "batch_reads": dict(reads),
-                    "batch_reads_total": sum(reads.values())}
+                    "batch_reads_total": sum(reads.values()),
+                    "batch_read_times": copy.deepcopy(self.stats["read_times"]),
+                    "held_batch_cancelled": self.stats.get("held_batch_cancelled", False),
+                    "answered": {"requests": sum(self.answered.values()),
+                                 "custom_ids": len(self.answered),
+                                 "twice": len(twice), "twice_examples": twice[:10]}}
 
     def _capacity_refusal(self, b, t, holds):
         """(code, message) when b does not fit in its model's enqueued limits at time t
@@ -2186,6 +2257,11 @@ class Store:
                                              "error": {"code": tail[0], "message": tail[1]}},
                                             b.style))
             counts = {"total": prep.total, "completed": ok_count, "failed": failed}
+            if self.settings["track_answers"]:
+                for j in range(done):
+                    if prep.outcomes[j]:
+                        cid = prep.custom_ids[j]
+                        self.answered[cid] = self.answered.get(cid, 0) + 1
             usage = tuple(sum(col[:done]) for col in prep.usage)
             output_id = self._adopt_output(b, prep.ok_path, "output", t_end, keep_empty=False)
             error_id = self._adopt_output(b, prep.err_path, "error", t_end,
@@ -2406,12 +2482,23 @@ class Store:
         now = self._await_processing()
         with self.lock:
             self.advance(now)
+            held = self.held_batch()
+            if held and bid == held.id:
+                return held.to_json(now)
             return self._get_batch(bid).to_json(now)
 
     def cancel_batch(self, bid):
         now = self._await_processing()
         with self.lock:
             self.advance(now)
+            held = self.held_batch()
+            if held and bid == held.id:
+                if held.to_json(now)["status"] == "completed":
+                    raise ApiError(409, "Cannot cancel a batch with status 'completed'.")
+                if self.hold_cancelled_at is None:
+                    self.hold_cancelled_at = now
+                    self.stats["held_batch_cancelled"] = True
+                return self.held_batch().to_json(now)
             b = self._get_batch(bid)
             status, _ = b.status_at(now)
             if status in ("completed", "failed", "expired"):
@@ -2427,6 +2514,9 @@ class Store:
         with self.lock:
             self.advance(now)
             items = sorted(self.batches.values(), key=lambda b: b.seq, reverse=True)
+            held = self.held_batch()
+            if held:
+                items.append(held)  # the oldest: it was there before the run
             data, has_more = page(items, after, limit, lambda b: True)
             return [b.to_json(now) for b in data], has_more
 
@@ -2460,8 +2550,9 @@ class Store:
             self._make_dirs()
             if not keep_config:
                 self.settings = copy.deepcopy(self.startup_settings)
-            self.hold_since = time.time()
-            self.stats = {"actions": {}, "batch_reads": {}}
+            self.hold_since, self.hold_cancelled_at = time.time(), None
+            self.stats = {"actions": {}, "batch_reads": {}, "read_times": {}}
+            self.answered = {}
             self.rng = random.Random(self.settings["seed"])
 
 

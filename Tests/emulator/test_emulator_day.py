@@ -58,8 +58,25 @@ class DayTest(EmulatorTest):
         self.assertEqual(stats["batch_reads"], {b["id"]: len(seen)})
         self.assertEqual(stats["batch_reads_total"], len(seen))
         self.assertEqual(stats["actions"]["batch.create"], 1)
+        first, last = stats["batch_read_times"][b["id"]]
+        self.assertGreaterEqual(last - first, 1.5)
         self.emu.json("POST", "/_emulator/reset", auth=False)
         self.assertEqual(self.stats()["batch_reads_total"], 0)
+
+    def test_answers_tracked_per_custom_id(self):
+        self.assertEqual(self.stats()["answered"]["requests"], 0)
+        self.run_batch(chat_lines(3))
+        self.assertEqual(self.stats()["answered"]["requests"], 0)  # off by default
+        self.emu.config(track_answers=True, request_error_count=1)
+        self.run_batch(chat_lines(4))
+        self.run_batch(chat_lines(2))
+        answered = self.stats()["answered"]
+        # Three of the four answered first, then req-0 and req-1 again.
+        self.assertEqual(answered["requests"], 5)
+        self.assertIn(answered["twice"], (1, 2))
+        self.assertEqual(answered["custom_ids"], 5 - answered["twice"])
+        self.assertEqual(answered["twice"], len(answered["twice_examples"]))
+        self.assertTrue(set(answered["twice_examples"]) <= {"req-0", "req-1"})
 
     def test_held_tokens_refuse_at_validation_then_free(self):
         # 100 requests of 20 tokens: 2,000 tokens fit in 20,000 but not in the
@@ -79,6 +96,28 @@ class DayTest(EmulatorTest):
         status, again = self.emu.create(f["id"])
         self.assertEqual(status, 200)
         self.assertEqual(self.emu.wait(again["id"])["status"], "completed")
+
+    def test_held_batch_visible_and_cancel_frees(self):
+        self.emu.config(enqueued_token_limit={"gpt-4o-mini": 20000}, held_share=0.95,
+                        held_seconds=60)
+        self.assertEqual(self.emu.json("GET", "/v1/batches")[1]["data"], [])  # hidden
+        self.emu.config(held_visible=True)
+        mine = self.run_batch(chat_lines(100))
+        self.assertEqual(mine["status"], "failed")
+        listed = self.emu.json("GET", "/v1/batches")[1]["data"]
+        self.assertEqual([b["id"] for b in listed][0], mine["id"])
+        other = listed[1]
+        self.assertEqual((other["status"], other["metadata"]["job"]),
+                         ("in_progress", "nightly-report"))
+        self.assertEqual(self.emu.json("GET", "/v1/batches/" + other["id"])[1]["id"],
+                         other["id"])
+        page = self.emu.json("GET", "/v1/batches?limit=1&after=" + mine["id"])[1]
+        self.assertEqual([b["id"] for b in page["data"]], [other["id"]])
+        self.assertFalse(self.stats()["held_batch_cancelled"])
+        status, c = self.emu.json("POST", f"/v1/batches/{other['id']}/cancel")
+        self.assertEqual((status, c["status"]), (200, "cancelled"))
+        self.assertTrue(self.stats()["held_batch_cancelled"])
+        self.assertEqual(self.run_batch(chat_lines(100))["status"], "completed")
 
     def test_held_tokens_refuse_at_create(self):
         self.emu.config(enqueued_token_limit=20000, held_share=0.95, held_seconds=30,
