@@ -134,6 +134,7 @@ _rate and a _count, restricted by fault_paths / fault_methods / fault_actions):
         a MiB at a time (exact Content-Length): status 200 gives
         {"object": "batch", "padding": "xxx..."}, an error status gives the
         error envelope with a message of x's. Memory stays flat.
+        huge_body_chunked: sent with Transfer-Encoding: chunked, no length.
     drip_rate/_count, drip_interval (0.5 s)   act, then send the headers at
         once and the JSON body one byte per drip_interval
     redirect_rate/_count, redirect_status (307), redirect_to (null)   answer,
@@ -372,6 +373,7 @@ SETTINGS.update({
     "huge_body_rate": ("prob", 0.0, "probability of answering with a huge body, no action"),
     "huge_body_count": ("count", 0, "answer the next N API requests with a huge body"),
     "huge_body_bytes": ("count", 1 << 30, "size of a huge body, streamed, never in memory"),
+    "huge_body_chunked": ("bool", False, "send a huge body chunked, without Content-Length"),
     "huge_body_status": ("http_status", 200, "status of a huge body: 200 (a JSON object "
                          "padded by a long string) or an error status (a long message)"),
     "drip_rate": ("prob", 0.0, "probability of sending the answer's body one byte at a time"),
@@ -2714,9 +2716,10 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.wfile.write(data)
 
-    def send_huge(self, status, size):
+    def send_huge(self, status, size, chunked):
         """A JSON body of `size` bytes, streamed a MiB at a time: a 200 object with a
-        long string in it, or an error envelope with a long message."""
+        long string in it, or an error envelope with a long message; with its
+        length announced, or chunked so that a client learns it only by reading."""
         if status < 300:
             head, tail = b'{"object": "batch", "padding": "', b'"}\n'
         else:
@@ -2726,18 +2729,29 @@ class Handler(BaseHTTPRequestHandler):
         keep = self.body.exhausted or self.body.drain(DRAIN_LIMIT)
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(head) + fill + len(tail)))
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(len(head) + fill + len(tail)))
         if not keep:
             self.send_header("Connection", "close")
         self.end_headers()
         self.started = True
         self.entry.update(status=status, fault="huge_body")
-        self.wfile.write(head)
+
+        def write(data):
+            if chunked:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            else:
+                self.wfile.write(data)
+        write(head)
         chunk = b"x" * (1 << 20)
         while fill > 0:
-            self.wfile.write(chunk[:min(fill, len(chunk))])
+            write(chunk[:min(fill, len(chunk))])
             fill -= min(fill, len(chunk))
-        self.wfile.write(tail)
+        write(tail)
+        if chunked:
+            self.wfile.write(b"0\r\n\r\n")
 
     def send_api_error(self, err):
         body = err.body()
@@ -2898,7 +2912,7 @@ class Handler(BaseHTTPRequestHandler):
                             "application/json", {"Location": location})
             return
         if applies("huge_body"):
-            self.send_huge(s["huge_body_status"], s["huge_body_bytes"])
+            self.send_huge(s["huge_body_status"], s["huge_body_bytes"], s["huge_body_chunked"])
             return
         if applies("drip"):
             self.entry["fault"] = "drip"

@@ -494,6 +494,13 @@ class HostileTest(EmulatorTest):
         self.assertEqual(len(json.loads(data)["error"]["message"]), 4096 - 80)
         status, _, _ = self.emu.request("GET", "/v1/batches/batch_abc")
         self.assertEqual(status, 404)  # the count is spent: back to normal
+        self.emu.config(huge_body_count=1, huge_body_status=200, huge_body_chunked=True,
+                        huge_body_bytes=3 << 20)
+        status, resp, data = self.emu.request("GET", "/v1/batches/batch_abc")
+        self.assertEqual((status, resp.getheader("Transfer-Encoding")), (200, "chunked"))
+        self.assertIsNone(resp.getheader("Content-Length"))
+        self.assertEqual(len(data), 3 << 20)
+        self.assertEqual(set(json.loads(data)["padding"]), {"x"})
 
     def test_slow_drip(self):
         self.emu.config(drip_count=1, drip_interval=0.1)
