@@ -65,14 +65,16 @@ A day on the real service (all off by default):
         held_share of each model's enqueued_token_limit and
         enqueued_request_limit for held_seconds wall seconds (not scaled by
         speed), counted from startup, /_emulator/reset, or a config POST that
-        sets either key. With held_visible, that job's batch shows in GET
-        /v1/batches (oldest, metadata {"job": "nightly-report", ...}, status
-        in_progress while it holds, then completed) and GET /v1/batches/{id};
-        cancelling it ends the hold and sets held_batch_cancelled in
-        /_emulator/stats (a client should never cancel what is not its own). A batch over the remaining capacity fails validation
+        sets either key. A batch over the remaining capacity fails validation
         with errors.data[0].code token_limit_exceeded ("... Limit: 2,000,000
         enqueued tokens ..."), or with token_limit_at_create is refused at
         POST /v1/batches with that error; once the hold ends it fits again.
+    held_visible                that job's batch shows in GET /v1/batches
+        (listed last, metadata {"job": "nightly-report", "owner": "another
+        team"}, in_progress while it holds, then completed) and GET
+        /v1/batches/{id}; cancelling it ends the hold and sets
+        held_batch_cancelled in /_emulator/stats (a client must never cancel
+        what is not its own).
     enqueued_request_limit      like enqueued_token_limit, counting requests
         (lines) per model: "Enqueued request limit reached for M in
         organization org-emulator. Limit: 1,000,000 enqueued requests."; its
@@ -87,6 +89,9 @@ A day on the real service (all off by default):
         on it before then is refused: 400, code file_not_processed.
     file_error_rate/_count, file_error_details   the upload ends in status
         "error" with status_details; a batch on it: 400, code invalid_file.
+    track_answers               count the successful answers of finished
+        batches per custom_id ("answered" in /_emulator/stats): a request
+        answered in two batches was paid twice.
     expires_after on uploads and output_expires_after on batches are
         validated (OpenAI: 3600..2592000 s; Azure: 1209600..2592000 s) and
         echoed as the files' expires_at.
