@@ -157,8 +157,9 @@ _rate and a _count, restricted by fault_paths / fault_methods / fault_actions):
                     terminal while this is on)
         model       the model of every batch object
         error_body  every API error answer: message + payload, code ESC [2J...
-        custom_id   each output file gets one more line, last, for a request
-                    nobody sent, its custom_id the payload (key of the create)
+        custom_id   the output file of a completed batch gets one more line,
+                    last, for a request nobody sent, its custom_id the payload
+                    (with the key of the create call)
     result_trailing_rate   share of output lines (by custom_id) followed on the
         same line by ' {"custom_id": "trailing"}' after the JSON object
     overlong_line_bytes    the first output line is padded (a "padding"
