@@ -117,6 +117,7 @@ demo: $(BIN)/.built
 test: $(BIN)/.built $(STAGE)/.staged
 	tmp=$$(mktemp -d) && TMPDIR=$$tmp $(SWIFT) test; status=$$?; rm -rf "$$tmp"; exit $$status
 	python3 Tests/emulator/test_emulator.py
+	python3 Tests/emulator/test_emulator_day.py
 	python3 Tests/e2e/all.py $(BIN)
 
 ## bench       batchline against the article's Python steps (N=1000000 by default)

@@ -57,6 +57,114 @@ JSON object merges into them at run time; unknown keys or bad values are 400):
     A _rate is a probability per eligible event; a _count fails the next N
     eligible events first (and counts down).
 
+A day on the real service (all off by default):
+    Long batches: raise in_progress_seconds (e.g. --in-progress-seconds 300
+        --speed 1); request_counts.completed creeps up linearly through it, then
+        finalizing, then completed.
+    held_share, held_seconds    another job of the organisation holds
+        held_share of each model's enqueued_token_limit and
+        enqueued_request_limit for held_seconds wall seconds (not scaled by
+        speed), counted from startup, /_emulator/reset, or a config POST that
+        sets either key. A batch over the remaining capacity fails validation
+        with errors.data[0].code token_limit_exceeded ("... Limit: 2,000,000
+        enqueued tokens ..."), or with token_limit_at_create is refused at
+        POST /v1/batches with that error; once the hold ends it fits again.
+    held_visible                that job's batch shows in GET /v1/batches
+        (listed last, metadata {"job": "nightly-report", "owner": "another
+        team"}, in_progress while it holds, then completed) and GET
+        /v1/batches/{id}; cancelling it ends the hold and sets
+        held_batch_cancelled in /_emulator/stats (a client must never cancel
+        what is not its own).
+    enqueued_request_limit      like enqueued_token_limit, counting requests
+        (lines) per model: "Enqueued request limit reached for M in
+        organization org-emulator. Limit: 1,000,000 enqueued requests."; its
+        code is request_limit_code (default request_limit_exceeded: the real
+        code is not published).
+    Cancel: POST /v1/batches/{id}/cancel gives cancelling, then cancelled after
+        cancelling_seconds * speed; the output file holds what finished before
+        the cancel, request_counts match it (cancel_writes_error_lines adds
+        batch_cancelled lines for the rest).
+    file_processing_seconds     an upload reports status "uploaded" (Azure:
+        "pending") for this many wall seconds, then "processed"; a batch created
+        on it before then is refused: 400, code file_not_processed.
+    file_error_rate/_count, file_error_details   the upload ends in status
+        "error" with status_details; a batch on it: 400, code invalid_file.
+    track_answers               count the successful answers of finished
+        batches per custom_id ("answered" in /_emulator/stats): a request
+        answered in two batches was paid twice.
+    expires_after on uploads and output_expires_after on batches are
+        validated (OpenAI: 3600..2592000 s; Azure: 1209600..2592000 s) and
+        echoed as the files' expires_at.
+
+Answers with HTTP 200 and nothing usable, and richer answers (all off by
+default; which requests are hit is fixed by a hash of the custom_id, so the
+same ids get the same answers in every batch and every retry):
+    answer_refusal_rate         chat: message.content null, message.refusal text,
+        finish_reason stop; responses: a "refusal" content part; completions:
+        empty text, finish_reason content_filter
+    answer_content_filter_rate  chat: content null, finish_reason
+        content_filter (Azure: a filtered content_filter_results); responses:
+        status incomplete, incomplete_details.reason content_filter, no message;
+        completions: empty text, finish_reason content_filter
+    answer_empty_length_rate    the whole budget went to reasoning: chat content
+        "", finish_reason length, reasoning_tokens = max_completion_tokens (or
+        4096); responses: incomplete, reason max_output_tokens, no message;
+        completions: empty text, finish_reason length
+    answer_cut_rate             a non-empty text cut short: finish_reason length
+        (responses: incomplete, max_output_tokens, with its partial text)
+        These four rates are cumulative shares of one draw (their sum <= 1).
+    n > 1 is always honoured: n choices (up to 128), index order, distinct texts.
+    answer_tool_calls_rate      of requests with function tools: chat
+        message.tool_calls [{id call_..., type function, function {name,
+        arguments}}], content null, finish_reason tool_calls; responses: a
+        function_call output item. Arguments are built from the tool's
+        parameters schema.
+    structured_outputs          response_format (chat) or text.format
+        (responses) json_schema: the text is a JSON object built to match the
+        schema (every property; strings, numbers, integers, booleans, arrays,
+        enums, anyOf, $ref); json_object: {"answer": label}
+    schema_mismatch_rate, invalid_json_rate   of those structured answers: one
+        with a required property missing (else a wrong type), one cut in the
+        middle (not JSON)
+    invalid_lines, invalid_lines_error   these line numbers fail validation in
+        every input file: errors.data[] gets one entry per line with "line",
+        and the code and message of invalid_lines_error
+    Embeddings always honour encoding_format base64 (little-endian float32)
+        and input arrays (one embedding per input, in index order).
+
+A hostile server (all off by default; the first three are HTTP faults with a
+_rate and a _count, restricted by fault_paths / fault_methods / fault_actions):
+    huge_body_rate/_count, huge_body_bytes (1 GiB), huge_body_status (200)
+        answer, instead of acting, with a JSON body of huge_body_bytes streamed
+        a MiB at a time (exact Content-Length): status 200 gives
+        {"object": "batch", "padding": "xxx..."}, an error status gives the
+        error envelope with a message of x's. Memory stays flat.
+        huge_body_chunked: sent with Transfer-Encoding: chunked, no length.
+    drip_rate/_count, drip_interval (0.5 s)   act, then send the headers at
+        once and the JSON body one byte per drip_interval
+    redirect_rate/_count, redirect_status (307), redirect_to (null)   answer,
+        instead of acting, with a redirect to redirect_to + the same path and
+        query; by default to a trap listener on 127.0.0.1 (started on the first
+        redirect) that records every request it gets with all its headers:
+        GET /_emulator/trap  {"base": "http://127.0.0.1:PORT" or null,
+        "requests": [{"t", "method", "path", "headers": [[name, value], ...]}]}
+    hostile_text   a list of places that get a payload of escape sequences
+        (ESC ]0;title BEL, ESC [2J, ESC [1;31m, C1 CSI, NUL, BS, CR, DEL), the
+        request's own key echoed and a fake sk-proj- key:
+        errors      errors.data[] of failed batches: code wrapped in ESC ]0; BEL,
+                    payload appended to the message
+        status      the status of every batch object (so it never reads as
+                    terminal while this is on)
+        model       the model of every batch object
+        error_body  every API error answer: message + payload, code ESC [2J...
+        custom_id   the output file of a completed batch gets one more line,
+                    last, for a request nobody sent, its custom_id the payload
+                    (with the key of the create call)
+    result_trailing_rate   share of output lines (by custom_id) followed on the
+        same line by ' {"custom_id": "trailing"}' after the JSON object
+    overlong_line_bytes    the first output line is padded (a "padding"
+        string) to at least this many bytes, written a MiB at a time
+
 Admin endpoints (no auth, never faulted):
     GET  /_emulator/config, POST /_emulator/config
     GET  /_emulator/state   {"files": [{id, filename, purpose, bytes, deleted,
@@ -67,6 +175,15 @@ Admin endpoints (no auth, never faulted):
                             settings and reseed; body {"keep_config": true}
                             keeps the current settings
     GET  /_emulator/health  {"status": "ok", ...}
+    GET  /_emulator/trap    what the redirect trap received (see below)
+    GET  /_emulator/stats   {"actions": {action: n}, "batch_reads": {batch_id: n},
+                             "batch_reads_total": n, "batch_read_times":
+                             {batch_id: [first, last]} (unix seconds),
+                             "answered": {"requests", "custom_ids", "twice",
+                             "twice_examples"}}: every routed API request,
+                             faulted ones included; "answered" counts the
+                             successful answers of finished batches per
+                             custom_id, only with track_answers; reset clears it
 
 Request log (--log): one JSON object per line, flushed per line, also for
 dropped connections:
@@ -217,11 +334,78 @@ SETTINGS = {
     "api_key": ("opt_str", None, "accept only this key"),
     "refuse_keys": ("strs", [], "keys refused with invalid_api_key"),
     "output_style": ("style", "spaced", "output line JSON: spaced (', ') or compact"),
+    # A day on the real service (issue 10); all off by default.
+    "held_share": ("prob", 0.0, "share of every enqueued limit (tokens and requests) held by "
+                   "another job of the organisation"),
+    "held_seconds": ("nonneg", 60.0, "wall seconds (not scaled by speed) the other job holds "
+                     "it, from startup, reset, or the config POST that sets held_*"),
+    "held_visible": ("bool", False, "list the other job's batch (its own metadata) while it "
+                     "holds the limit; cancelling it frees the limit and is counted"),
+    "enqueued_request_limit": ("token_limit", None,
+                               "enqueued requests (lines) per model: N or model=N,model=N"),
+    "request_limit_code": ("str", "request_limit_exceeded",
+                           "errors.data code of an enqueued-request refusal"),
+    "file_processing_seconds": ("nonneg", 0.0, "wall seconds (not scaled by speed) an upload "
+                                "stays uploaded (Azure: pending) before processed"),
+    "file_error_rate": ("prob", 0.0, "probability that an upload ends in status error"),
+    "file_error_count": ("count", 0, "end the next N uploads in status error"),
+    "track_answers": ("bool", False, "count, per custom_id, the answers of finished batches "
+                      "(GET /_emulator/stats): shows a request paid twice"),
+    "file_error_details": ("str", "Invalid file format: the file could not be parsed as JSONL.",
+                           "status_details of an upload that ends in error"),
+    # Answers with HTTP 200 and nothing usable, and richer answers (issue 11); a
+    # request's fate is drawn from a hash of its custom_id, so it is the same on
+    # every run and every retry.
+    "answer_refusal_rate": ("prob", 0.0, "share of answers that are refusals"),
+    "answer_content_filter_rate": ("prob", 0.0, "share of answers stopped by the content "
+                                   "filter, with no text"),
+    "answer_empty_length_rate": ("prob", 0.0, "share of answers whose token budget went to "
+                                 "reasoning: empty text, finish_reason length"),
+    "answer_cut_rate": ("prob", 0.0, "share of answers cut short by length, text non-empty"),
+    "answer_tool_calls_rate": ("prob", 0.0, "share of requests with tools answered by tool "
+                               "calls"),
+    "structured_outputs": ("bool", False, "answer json_schema / json_object formats with JSON"),
+    "schema_mismatch_rate": ("prob", 0.0, "share of structured answers that miss a required "
+                             "property or have a wrong type"),
+    "invalid_json_rate": ("prob", 0.0, "share of structured answers that are not valid JSON"),
+    "invalid_lines": ("lines", [], "line numbers that fail validation in every input file"),
+    "invalid_lines_error": ("error", {"code": "invalid_request", "message":
+                            "The request on this line is not valid for the batch endpoint."},
+                            "the errors.data code and message of those lines (JSON object)"),
 }
+SETTINGS.update({
+    # A hostile server (issue 12); all off by default. The three HTTP ones obey
+    # fault_paths / fault_methods / fault_actions like the faults above.
+    "huge_body_rate": ("prob", 0.0, "probability of answering with a huge body, no action"),
+    "huge_body_count": ("count", 0, "answer the next N API requests with a huge body"),
+    "huge_body_bytes": ("count", 1 << 30, "size of a huge body, streamed, never in memory"),
+    "huge_body_chunked": ("bool", False, "send a huge body chunked, without Content-Length"),
+    "huge_body_status": ("http_status", 200, "status of a huge body: 200 (a JSON object "
+                         "padded by a long string) or an error status (a long message)"),
+    "drip_rate": ("prob", 0.0, "probability of sending the answer's body one byte at a time"),
+    "drip_count": ("count", 0, "drip the answers to the next N API requests"),
+    "drip_interval": ("nonneg", 0.5, "seconds between two bytes of a dripped body"),
+    "redirect_rate": ("prob", 0.0, "probability of answering with a redirect, no action"),
+    "redirect_count": ("count", 0, "redirect the next N API requests"),
+    "redirect_status": ("http_status", 307, "status of a redirect (301, 302, 303, 307, 308)"),
+    "redirect_to": ("opt_str", None, "base URL a redirect points to (default: the trap "
+                    "listener on 127.0.0.1, see /_emulator/trap)"),
+    "hostile_text": ("places", [], "where escape sequences and secrets go: errors, status, "
+                     "model, custom_id, error_body"),
+    "result_trailing_rate": ("prob", 0.0, "share of output lines (by custom_id) with bytes "
+                             "after the JSON object"),
+    "overlong_line_bytes": ("count", 0, "pad the first output line to at least N bytes"),
+})
+HOSTILE_PLACES = ("errors", "status", "model", "custom_id", "error_body")
+TRAILING_BYTES = b' {"custom_id": "trailing"}'
+ANSWER_SETTINGS = ("answer_refusal_rate", "answer_content_filter_rate",
+                   "answer_empty_length_rate", "answer_cut_rate", "answer_tool_calls_rate",
+                   "structured_outputs", "schema_mismatch_rate", "invalid_json_rate")
 METAVARS = {"nonneg": "X", "prob": "P", "count": "N", "int": "N", "opt_int": "N",
             "opt_str": "KEY", "strs": "A,B", "status5xx": "CODES", "codes": "CODES",
             "token_limit": "LIMIT", "create_status": "STATUS", "style": "STYLE",
-            "error": "JSON"}
+            "error": "JSON", "str": "TEXT", "lines": "N,N", "http_status": "STATUS",
+            "places": "A,B"}
 
 
 class SettingError(ValueError):
@@ -265,6 +449,24 @@ def coerce_setting(name, value):
         if value is not None and (not isinstance(value, str) or not value):
             fail("null or a non-empty string")
         return value
+    if kind == "str":
+        if not isinstance(value, str) or not value:
+            fail("a non-empty string")
+        return value
+    if kind == "lines":
+        if not isinstance(value, list) or not all(_is_int(v) and v >= 1 for v in value):
+            fail("a list of line numbers >= 1")
+        return sorted(set(value))
+    if kind == "http_status":
+        if not _is_int(value) or not 200 <= value <= 599:
+            fail("an HTTP status")
+        return value
+    if kind == "places":
+        if isinstance(value, str):
+            value = [v for v in value.split(",") if v]
+        if not isinstance(value, list) or not all(v in HOSTILE_PLACES for v in value):
+            fail("a list of " + ", ".join(HOSTILE_PLACES))
+        return list(value)
     if kind == "strs":
         if isinstance(value, str):
             value = [v for v in value.split(",") if v]
@@ -314,12 +516,14 @@ def parse_cli_value(name, text):
     try:
         if kind in ("nonneg", "prob"):
             return float(text)
-        if kind in ("count", "int"):
+        if kind in ("count", "int", "http_status"):
             return int(text)
         if kind == "opt_int":
             return None if text.lower() in ("", "none", "null") else int(text)
         if kind == "opt_str":
             return text or None
+        if kind == "lines":
+            return [int(v) for v in text.split(",") if v]
         if kind == "strs":
             return [v for v in text.split(",") if v]
         if kind in ("status5xx", "codes"):
@@ -451,6 +655,8 @@ class Provider:
     content_filter = False
     endpoints = BATCH_ENDPOINTS
     line_codes = {"url": "invalid_url", "model": "mismatched_model"}
+    pending_file_status = "uploaded"
+    expires_range = (3600, 2592000)     # expires_after and output_expires_after seconds
 
     def split_path(self, path, query):
         """The API path after the base ('/files/...'), or None if it is not ours."""
@@ -496,6 +702,8 @@ class AzureProvider(Provider):
     content_filter = True
     endpoints = BATCH_ENDPOINTS + [e[3:] for e in BATCH_ENDPOINTS]
     line_codes = {"url": "url_mismatch", "model": "model_mismatch"}
+    pending_file_status = "pending"
+    expires_range = (1209600, 2592000)  # 14 to 30 days
 
     def split_path(self, path, query):
         if path.startswith("/openai/v1/"):
@@ -781,6 +989,83 @@ TINY_PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwA
             "AABJRU5ErkJggg==")
 SAFE_FILTER = {k: {"filtered": False, "severity": "safe"}
                for k in ("hate", "self_harm", "sexual", "violence")}
+FILTERED = dict(SAFE_FILTER, violence={"filtered": True, "severity": "high"})
+REFUSAL_TEXT = "I'm sorry, but I can't help with that request."
+EMPTY_REASONING_TOKENS = 4096  # what an answer without a token limit spends on reasoning
+
+
+def function_tools(tools, responses_style):
+    """(name, parameters schema) of each function tool of a request."""
+    found = []
+    for t in tools if isinstance(tools, list) else []:
+        if not isinstance(t, dict) or t.get("type") != "function":
+            continue
+        spec = t if responses_style else t.get("function")
+        if isinstance(spec, dict) and isinstance(spec.get("name"), str):
+            params = spec.get("parameters")
+            found.append((spec["name"], params if isinstance(params, dict) else {}))
+    return found
+
+
+def schema_value(schema, root, word, depth=0):
+    """A small value that conforms to a JSON schema (the subset strict mode takes):
+    every property of an object, one item per array, the first choice of a union,
+    an enum value picked by `word`."""
+    if not isinstance(schema, dict) or depth > 32:
+        return word
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#"):
+        target = root
+        for part in ref[1:].strip("/").split("/") if ref != "#" else []:
+            target = target.get(part) if isinstance(target, dict) else None
+        return schema_value(target, root, word, depth + 1)
+    if "const" in schema:
+        return schema["const"]
+    enum = schema.get("enum")
+    if isinstance(enum, list) and enum:
+        options = [v for v in enum if v is not None] or enum
+        return options[sum(word.encode("utf-8")) % len(options)]
+    for key in ("anyOf", "oneOf", "allOf"):
+        options = [o for o in schema.get(key) or [] if isinstance(o, dict)
+                   and o.get("type") != "null"]
+        if options:
+            return schema_value(options[0], root, word, depth + 1)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind is None:
+        kind = ("object" if "properties" in schema else
+                "array" if "items" in schema else "string")
+    if kind == "object":
+        props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+        return {k: schema_value(v, root, word, depth + 1) for k, v in props.items()}
+    if kind == "array":
+        count = schema.get("minItems") if _is_int(schema.get("minItems")) else 1
+        return [schema_value(schema.get("items"), root, word, depth + 1)
+                for _ in range(max(1, min(count, 16)))]
+    return {"string": word, "number": 0.5, "integer": 1, "boolean": True,
+            "null": None}.get(kind, word)
+
+
+def break_schema(value, schema):
+    """The value made not to match: a required property missing, else a wrong type."""
+    required = schema.get("required") if isinstance(schema, dict) else None
+    if isinstance(value, dict):
+        gone = [k for k in required or [] if k in value]
+        if gone:
+            return {k: v for k, v in value.items() if k != gone[0]}
+        if value:
+            first = next(iter(value))
+            return dict(value, **{first: 12345 if isinstance(value[first], str)
+                                  else "not the declared type"})
+    return 12345 if isinstance(value, str) else "not the declared type"
+
+
+def cut_answer(answer, label):
+    """A non-empty answer stopped by the token limit part-way."""
+    text = answer if len(answer) > 12 else (f"This item is best classified as {label}, "
+                                            "judging by its name")
+    return text[:max(1, len(text) // 2)].rstrip() or text[:1]
 
 
 class RequestFailure(Exception):
@@ -931,15 +1216,18 @@ def usage_split(prompt_tokens, model, h):
 class Synthesizer:
     """Builds the response body of one batch request."""
 
-    def __init__(self, provider, reported_model, seed_bytes):
+    def __init__(self, provider, reported_model, seed_bytes, answers=None):
         self.provider = provider
         self.reported_model = reported_model
         self.seed = seed_bytes
+        self.answers = answers or {}
+        self.cid = ""
         self.fingerprint = "fp_" + hashlib.sha256(b"fp" + reported_model.encode()).hexdigest()[:10]
 
-    def respond(self, endpoint, body, now):
+    def respond(self, endpoint, body, now, custom_id=""):
         """Return (body, (input_tokens, cached, output_tokens, reasoning))."""
         model = body.get("model") if isinstance(body.get("model"), str) else ""
+        self.cid = custom_id
         handler = {
             "/v1/chat/completions": self.chat, "/v1/completions": self.completion,
             "/v1/embeddings": self.embeddings, "/v1/responses": self.response,
@@ -951,6 +1239,66 @@ class Synthesizer:
     def _id(self, prefix, n=29):
         return prefix + hashed_id(self.seed + prefix.encode(), n)
 
+    def _draw(self, salt):
+        """A number in [0, 1) fixed by the custom_id: the same on every run and retry."""
+        return custom_id_draw(self.cid, salt)
+
+    def kind(self):
+        """None (a plain answer), refusal, content_filter, empty_length or cut."""
+        u, edge = self._draw("answer"), 0.0
+        for kind in ("refusal", "content_filter", "empty_length", "cut"):
+            edge += self.answers.get(f"answer_{kind}_rate", 0.0)
+            if u < edge:
+                return kind
+        return None
+
+    def calls_tools(self, tools):
+        return bool(tools) and self._draw("tools") < self.answers.get("answer_tool_calls_rate",
+                                                                      0.0)
+
+    def structured_text(self, fmt, label, salt):
+        """The JSON text answering a json_schema / json_object format, or None."""
+        if not self.answers.get("structured_outputs") or not isinstance(fmt, dict):
+            return None
+        if fmt.get("type") == "json_object":
+            value = {"answer": label}
+        elif fmt.get("type") == "json_schema":
+            spec = fmt.get("json_schema") if isinstance(fmt.get("json_schema"), dict) else fmt
+            schema = spec.get("schema") if isinstance(spec.get("schema"), dict) else {}
+            value = schema_value(schema, schema, label)
+        else:
+            return None
+        u = self._draw(f"structure\x00{salt}")
+        invalid = self.answers.get("invalid_json_rate", 0.0)
+        if u < invalid:
+            text = json.dumps(value, ensure_ascii=False)
+            return text[:max(1, len(text) // 2)]  # cut in the middle: not JSON
+        if u < invalid + self.answers.get("schema_mismatch_rate", 0.0):
+            value = break_schema(value, schema if fmt.get("type") == "json_schema" else {})
+        return json.dumps(value, ensure_ascii=False)
+
+    def text_answer(self, answer, fmt, label, salt, kind, limit, reasoning):
+        """(text, finish_reason) of an answer with text: structured if asked, cut
+        when its draw says so, else within the token limit."""
+        structured = self.structured_text(fmt, label, salt)
+        if structured is not None:
+            answer = structured
+        if kind == "cut":
+            return cut_answer(answer, label), "length"
+        return limit_answer(answer, None if limit is None else limit - reasoning)
+
+    def tool_call(self, tools, label, i, responses_style):
+        """A call of one of the request's function tools, arguments from its schema."""
+        k = int(self._draw(f"tool\x00{i}") * len(tools))
+        name, params = tools[k]
+        args = json.dumps(schema_value(params, params, label), ensure_ascii=False)
+        call_id = "call_" + hashed_id(f"{self.cid}\x00{i}".encode("utf-8"), 24)
+        if responses_style:
+            return {"id": self._id("fc_", 40), "type": "function_call", "status": "completed",
+                    "call_id": call_id, "name": name, "arguments": args}
+        return {"id": call_id, "type": "function", "function": {"name": name,
+                                                                "arguments": args}}
+
     def chat(self, body, model, created):
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
@@ -960,21 +1308,45 @@ class Synthesizer:
         limit = token_limit_param(body, ("max_completion_tokens", "max_tokens"), 1)
         n = body.get("n") if _is_int(body.get("n")) and body.get("n") >= 1 else 1
         prompt, text = chat_prompt(body)
+        kind = self.kind()
+        tools = function_tools(body.get("tools"), responses_style=False)
+        call_tools = self.calls_tools(tools)
         choices, completion, reasoning_total, cached = [], 0, 0, 0
-        for i in range(min(n, 8)):
+        given = set()
+        for i in range(min(n, 128)):
             answer, h = answer_text(text, model, i)
+            if answer in given:
+                answer = f"{answer} (choice {i + 1})"  # n choices, n different texts
+            given.add(answer)
+            label = FOOD_CLASSES[h[0] % len(FOOD_CLASSES)]
             cached, reasoning = usage_split(prompt, model, h)
             if limit is not None:
                 reasoning = min(reasoning, max(0, limit - 1))
-            content, finish = limit_answer(answer, None if limit is None else limit - reasoning)
-            completion += ntokens(content) + reasoning
+            message = {"role": "assistant", "content": None, "refusal": None,
+                       "annotations": []}
+            if kind == "refusal":
+                message["refusal"], finish = REFUSAL_TEXT, "stop"
+                spent = ntokens(REFUSAL_TEXT)
+            elif kind == "content_filter":
+                finish, spent = "content_filter", ntokens(answer)
+            elif kind == "empty_length":
+                message["content"], finish = "", "length"
+                reasoning = limit if limit is not None else EMPTY_REASONING_TOKENS
+                spent = 0
+            elif call_tools:
+                message["tool_calls"] = [self.tool_call(tools, label, i, False)]
+                finish = "tool_calls"
+                spent = ntokens(json.dumps(message["tool_calls"]))
+            else:
+                content, finish = self.text_answer(answer, body.get("response_format"),
+                                                   label, i, kind, limit, reasoning)
+                message["content"], spent = content, ntokens(content)
+            completion += spent + reasoning
             reasoning_total += reasoning
-            choice = {"index": i,
-                      "message": {"role": "assistant", "content": content, "refusal": None,
-                                  "annotations": []},
-                      "logprobs": None, "finish_reason": finish}
+            choice = {"index": i, "message": message, "logprobs": None, "finish_reason": finish}
             if self.provider.content_filter:
-                choice["content_filter_results"] = SAFE_FILTER
+                choice["content_filter_results"] = (FILTERED if kind == "content_filter"
+                                                    else SAFE_FILTER)
             choices.append(choice)
         out = {
             "id": self._id("chatcmpl-"), "object": "chat.completion", "created": created,
@@ -995,11 +1367,20 @@ class Synthesizer:
     def completion(self, body, model, created):
         limit = token_limit_param(body, ("max_tokens",), 0)
         items = prompt_items(body.get("prompt")) or [(0, "")]
+        kind = self.kind()
         choices, prompt, completion = [], 0, 0
         for i, (tokens, text) in enumerate(items):
             prompt += tokens
-            answer, _ = answer_text(text, model)
-            content, finish = limit_answer(" " + answer, limit)
+            answer, h = answer_text(text, model)
+            if kind in ("refusal", "content_filter"):
+                content, finish = "", "content_filter"
+            elif kind == "empty_length":
+                content, finish = "", "length"
+            elif kind == "cut":
+                content = " " + cut_answer(answer, FOOD_CLASSES[h[0] % len(FOOD_CLASSES)])
+                finish = "length"
+            else:
+                content, finish = limit_answer(" " + answer, limit)
             completion += ntokens(content)
             choices.append({"text": content, "index": i, "logprobs": None,
                             "finish_reason": finish})
@@ -1045,25 +1426,48 @@ class Synthesizer:
         limit = token_limit_param(body, ("max_output_tokens",), 16)
         prompt, text = responses_prompt(body)
         answer, h = answer_text(text, model)
+        label = FOOD_CLASSES[h[0] % len(FOOD_CLASSES)]
         cached, reasoning = usage_split(prompt, model, h)
         if limit is not None:
             reasoning = min(reasoning, limit // 2)
-        content, finish = limit_answer(answer, None if limit is None else limit - reasoning)
-        output_tokens = ntokens(content) + reasoning
+        kind = self.kind()
+        tools = function_tools(body.get("tools"), responses_style=True)
+        fmt = body.get("text").get("format") if isinstance(body.get("text"), dict) else None
+        incomplete = None
+        parts, calls = [], []
+        if kind == "refusal":
+            parts = [{"type": "refusal", "refusal": REFUSAL_TEXT}]
+            spent = ntokens(REFUSAL_TEXT)
+        elif kind == "content_filter":
+            incomplete, spent = "content_filter", ntokens(answer)
+        elif kind == "empty_length":
+            incomplete, spent = "max_output_tokens", 0
+            reasoning = limit if limit is not None else EMPTY_REASONING_TOKENS
+        elif self.calls_tools(tools):
+            calls = [self.tool_call(tools, label, 0, True)]
+            spent = ntokens(json.dumps(calls))
+        else:
+            content, finish = self.text_answer(answer, fmt, label, 0, kind, limit, reasoning)
+            if finish == "length":
+                incomplete = "max_output_tokens"
+            parts = [{"type": "output_text", "text": content, "annotations": [],
+                      "logprobs": []}]
+            spent = ntokens(content)
+        output_tokens = spent + reasoning
         output = []
         if reasoning:
             output.append({"id": self._id("rs_", 40), "type": "reasoning", "summary": []})
-        output.append({"id": self._id("msg_", 40), "type": "message", "status": "completed",
-                       "role": "assistant",
-                       "content": [{"type": "output_text", "text": content, "annotations": [],
-                                    "logprobs": []}]})
-        incomplete = finish == "length"
+        if parts:
+            output.append({"id": self._id("msg_", 40), "type": "message",
+                           "status": "incomplete" if incomplete and kind else "completed",
+                           "role": "assistant", "content": parts})
+        output += calls
         out = {
             "id": self._id("resp_", 40), "object": "response", "created_at": created,
             "status": "incomplete" if incomplete else "completed",
             "completed_at": None if incomplete else created,
             "error": None,
-            "incomplete_details": {"reason": "max_output_tokens"} if incomplete else None,
+            "incomplete_details": {"reason": incomplete} if incomplete else None,
             "instructions": body.get("instructions"), "max_output_tokens": limit,
             "model": self.reported_model, "output": output, "parallel_tool_calls": True,
             "previous_response_id": None,
@@ -1197,7 +1601,10 @@ class Prepared:
 class FileValidator:
     """Checks every line of an input file the way the real server does (api-facts §6)."""
 
-    def __init__(self, provider, endpoint, max_requests, unsupported_models):
+    def __init__(self, provider, endpoint, max_requests, unsupported_models,
+                 invalid_lines=(), invalid_lines_error=None):
+        self.invalid_lines = set(invalid_lines)
+        self.invalid_lines_error = invalid_lines_error
         self.provider = provider
         self.endpoint = provider.canonical_endpoint(endpoint)
         self.max_requests = max_requests
@@ -1288,6 +1695,9 @@ class FileValidator:
                     too_many = True
                     continue
                 result = self.check_line(line, lineno, state)
+                if lineno in self.invalid_lines and not isinstance(result, dict):
+                    result = line_error(self.invalid_lines_error["code"],
+                                        self.invalid_lines_error["message"], None, lineno)
                 if isinstance(result, dict):
                     errors.append(result)
                     continue
@@ -1311,7 +1721,8 @@ class FileValidator:
 
 
 def prepare_batch(fd, *, provider, endpoint, seed, work_dir, max_requests, unsupported_models,
-                  error_rate, error_count, error_codes, style):
+                  error_rate, error_count, error_codes, style, answers=None, invalid_lines=(),
+                  invalid_lines_error=None, trailing_rate=0.0, overlong=0, hostile_id=None):
     """Validate the input file and, if it is good, compute every answer up front.
 
     The answers go to two files in processing order (a deterministic shuffle):
@@ -1321,7 +1732,8 @@ def prepare_batch(fd, *, provider, endpoint, seed, work_dir, max_requests, unsup
     """
     prep = Prepared()
     prep.style = style
-    validator = FileValidator(provider, endpoint, max_requests, unsupported_models)
+    validator = FileValidator(provider, endpoint, max_requests, unsupported_models,
+                              invalid_lines, invalid_lines_error)
     errors, model, starts, ends = validator.validate(fd)
     prep.errors, prep.model = errors, model
     if errors:
@@ -1331,7 +1743,7 @@ def prepare_batch(fd, *, provider, endpoint, seed, work_dir, max_requests, unsup
     order = list(range(n))
     random.Random(seed).shuffle(order)
     fault_rng = random.Random(seed ^ 0x5EED)
-    synth = Synthesizer(provider, provider.report_model(model), b"")
+    synth = Synthesizer(provider, provider.report_model(model), b"", answers)
     prep.claimed_errors = min(error_count, n)  # "fail the next N" counts these down
     prep.ok_path = os.path.join(work_dir, "output.jsonl")
     prep.err_path = os.path.join(work_dir, "error.jsonl")
@@ -1350,15 +1762,20 @@ def prepare_batch(fd, *, provider, endpoint, seed, work_dir, max_requests, unsup
                 if inject:
                     raise failure_for_code(error_codes[fault_rng.randrange(len(error_codes))],
                                            model)
-                out_body, usage = synth.respond(canonical, body, time.time())
+                out_body, usage = synth.respond(canonical, body, time.time(), cid)
                 prep.tokens += usage[0]
                 line = {"id": "batch_req_" + ids[:32], "custom_id": cid,
                         "response": {"status_code": 200, "request_id": "req_" + ids[32:],
                                      "body": out_body},
                         "error": None}
                 data = dump_line(line, style)
-                ok.write(data)
-                ok_size += len(data)
+                if trailing_rate and custom_id_draw(cid, "trailing") < trailing_rate:
+                    data = data[:-1] + TRAILING_BYTES + b"\n"
+                if overlong and j == 0:
+                    ok_size += write_padded(ok, line, style, overlong)
+                else:
+                    ok.write(data)
+                    ok_size += len(data)
                 prep.ok_ends.append(ok_size)
                 prep.outcomes.append(1)
             except RequestFailure as failure:
@@ -1381,8 +1798,38 @@ def prepare_batch(fd, *, provider, endpoint, seed, work_dir, max_requests, unsup
                 prep.outcomes.append(0)
             for column, value in zip(prep.usage, usage):
                 column.append(value)
+    if hostile_id is not None and prep.ok_ends:
+        # A line for a request nobody sent, after the last real one; truncating at
+        # the last real line's end (a cancel) keeps it out.
+        with open(prep.ok_path, "ab") as ok:
+            ok.write(dump_line({"id": "batch_req_" + "0" * 32, "custom_id": hostile_id,
+                                "response": {"status_code": 200, "request_id": "req_0",
+                                             "body": {}}, "error": None}, style))
     prep.total = n
     return prep
+
+
+def custom_id_draw(cid, salt):
+    """A number in [0, 1) fixed by a custom_id and a salt."""
+    h = hashlib.sha256(f"{salt}\x00{cid}".encode("utf-8")).digest()
+    return int.from_bytes(h[:8], "big") / 2.0 ** 64
+
+
+def write_padded(out, line, style, size):
+    """Write `line` as one JSON line of at least `size` bytes before its newline
+    (a long "padding" string in it), a MiB at a time; return the bytes written."""
+    head, sep, tail = dump_line(dict(line, padding=""), style).partition(b'"padding": ""'
+                                                                         if style == "spaced"
+                                                                         else b'"padding":""')
+    key = sep[:-2]
+    fill = max(0, size + 1 - len(head) - len(sep) - len(tail))  # size before the newline
+    out.write(head + key + b'"')
+    left, chunk = fill, b"x" * (1 << 20)
+    while left > 0:
+        out.write(chunk[:min(left, len(chunk))])
+        left -= min(left, len(chunk))
+    out.write(b'"' + tail)
+    return len(head) + len(key) + 2 + fill + len(tail)
 
 
 # --------------------------------------------------------------------------
@@ -1395,15 +1842,24 @@ class StoredFile:
         self.created, self.expires_at, self.path, self.sha256 = created, expires_at, path, sha256
         self.seq, self.visible_at = seq, visible_at
         self.deleted = False
+        self.processed_at = created      # before it: uploaded (Azure: pending)
+        self.error_details = None        # set: the file ends in status error
+        self.pending_status = "uploaded"
+
+    def status_at(self, now):
+        if now < self.processed_at:
+            return self.pending_status
+        return "error" if self.error_details else "processed"
 
     def visible(self, now):
         return not self.deleted and now >= self.visible_at
 
-    def to_json(self):
+    def to_json(self, now):
+        status = self.status_at(now)
         return {"id": self.id, "object": "file", "bytes": self.bytes,
                 "created_at": int(self.created), "expires_at": self.expires_at,
-                "filename": self.filename, "purpose": self.purpose, "status": "processed",
-                "status_details": None}
+                "filename": self.filename, "purpose": self.purpose, "status": status,
+                "status_details": self.error_details if status == "error" else None}
 
 
 class Batch:
@@ -1436,6 +1892,7 @@ class Batch:
         self.token_pending = False       # the enqueued-token check is still to be made
         self.processed = threading.Event()
         self.cancel_at = None
+        self.key = ""                    # the key of the create call (hostile echoes)
         self.final = None                # set once terminal and its files are written
 
     @property
@@ -1518,6 +1975,41 @@ class Batch:
         }
 
 
+class HeldBatch:
+    """The batch of another job of the organisation that holds part of the
+    enqueued limit: in_progress while it holds it, then completed (or cancelled,
+    if someone cancelled it). Its id is fixed by the start of the hold."""
+
+    TOTAL = 10_000
+
+    def __init__(self, since, end, cancelled_at, model):
+        self.id = "batch_" + hashlib.sha256(repr(since).encode()).hexdigest()[:32]
+        self.since, self.end, self.cancelled_at, self.model = since, end, cancelled_at, model
+
+    def to_json(self, now):
+        span = max(1e-9, self.end - self.since)
+        done = min(self.TOTAL, int(self.TOTAL * max(0.0, now - self.since) / span))
+        over = now >= self.end
+        status = ("cancelled" if self.cancelled_at else "completed") if over else "in_progress"
+        start = int(self.since) - 600  # created well before the run
+        stamp = int(self.end)
+        return {
+            "id": self.id, "object": "batch", "endpoint": "/v1/chat/completions",
+            "model": self.model, "errors": None,
+            "input_file_id": "file-" + self.id[6:28], "completion_window": "24h",
+            "status": status, "output_file_id": None, "error_file_id": None,
+            "created_at": start, "in_progress_at": start + 5, "expires_at": start + DAY,
+            "finalizing_at": stamp if status == "completed" else None,
+            "completed_at": stamp if status == "completed" else None,
+            "failed_at": None, "expired_at": None,
+            "cancelling_at": int(self.cancelled_at) if self.cancelled_at else None,
+            "cancelled_at": stamp if status == "cancelled" else None,
+            "request_counts": {"total": self.TOTAL, "completed": done, "failed": 0},
+            "usage": usage_json((0, 0, 0, 0)),
+            "metadata": {"job": "nightly-report", "owner": "another team"},
+        }
+
+
 def usage_json(u):
     inp, cached, out, reasoning = u
     return {"input_tokens": inp, "input_tokens_details": {"cached_tokens": cached},
@@ -1571,6 +2063,10 @@ class Store:
         self.files: dict[str, StoredFile] = {}
         self.batches: dict[str, Batch] = {}
         self.seq = 0
+        self.hold_since = time.time()
+        self.hold_cancelled_at = None
+        self.stats = {"actions": {}, "batch_reads": {}, "read_times": {}}
+        self.answered = {}
         self._make_dirs()
         self.processor = Processor(self)
 
@@ -1590,6 +2086,8 @@ class Store:
         checked = {k: coerce_setting(k, v) for k, v in changes.items()}
         with self.lock:
             self.settings.update(checked)
+            if "held_share" in checked or "held_seconds" in checked:
+                self.hold_since, self.hold_cancelled_at = time.time(), None
             if "seed" in checked:
                 self.rng = random.Random(checked["seed"])
             return copy.deepcopy(self.settings)
@@ -1652,27 +2150,80 @@ class Store:
             b.processed.wait(max(0.0, deadline - time.time()))
         return time.time()
 
-    def _limit_for(self, model):
-        limit = self.settings["enqueued_token_limit"]
+    def _limit_for(self, setting, model):
+        limit = self.settings[setting]
         if isinstance(limit, dict):
             return limit.get(model)
         return limit
 
-    def _enqueued_tokens(self, model, t, exclude):
-        """Input tokens of the model's batches that hold queue space at time t."""
-        return sum(o.tokens for o in self.batches.values()
-                   if o is not exclude and o.model == model and not o.token_pending
-                   and o.status_at(t)[0] in ("in_progress", "finalizing", "cancelling"))
+    def held(self, limit, t):
+        """What another job of the organisation holds of `limit` at time t."""
+        if self.settings["held_share"] > 0 and t < self.hold_end():
+            return int(limit * self.settings["held_share"])
+        return 0
+
+    def hold_end(self):
+        end = self.hold_since + self.settings["held_seconds"]
+        return min(end, self.hold_cancelled_at) if self.hold_cancelled_at else end
+
+    def held_batch(self):
+        """The other job's batch, when it is to be seen."""
+        s = self.settings
+        if not (s["held_visible"] and s["held_share"] > 0):
+            return None
+        limits = s["enqueued_token_limit"]
+        model = next(iter(limits)) if isinstance(limits, dict) and limits else "gpt-4o-mini"
+        return HeldBatch(self.hold_since, self.hold_end(), self.hold_cancelled_at,
+                         self.provider.report_model(model))
+
+    def count_request(self, action, batch_id):
+        with self.lock:
+            actions = self.stats["actions"]
+            actions[action] = actions.get(action, 0) + 1
+            if action == "batch.get":
+                reads = self.stats["batch_reads"]
+                reads[batch_id] = reads.get(batch_id, 0) + 1
+                now = round(time.time(), 3)
+                self.stats["read_times"].setdefault(batch_id, [now, now])[1] = now
+
+    def get_stats(self):
+        with self.lock:
+            reads = self.stats["batch_reads"]
+            twice = sorted(cid for cid, n in self.answered.items() if n > 1)
+            return {"actions": dict(self.stats["actions"]), "batch_reads": dict(reads),
+                    "batch_reads_total": sum(reads.values()),
+                    "batch_read_times": copy.deepcopy(self.stats["read_times"]),
+                    "held_batch_cancelled": self.stats.get("held_batch_cancelled", False),
+                    "answered": {"requests": sum(self.answered.values()),
+                                 "custom_ids": len(self.answered),
+                                 "twice": len(twice), "twice_examples": twice[:10]}}
+
+    def _capacity_refusal(self, b, t, holds):
+        """(code, message) when b does not fit in its model's enqueued limits at time t
+        next to the batches for which holds(o) is true, else None."""
+        others = [o for o in self.batches.values()
+                  if o is not b and o.model == b.model and holds(o)]
+        limit = self._limit_for("enqueued_token_limit", b.model)
+        if limit is not None and (b.tokens + sum(o.tokens for o in others)
+                                  + self.held(limit, t)) > limit:
+            return "token_limit_exceeded", token_limit_message(b.model, limit)
+        limit = self._limit_for("enqueued_request_limit", b.model)
+        if limit is not None and (b.total + sum(o.total for o in others)
+                                  + self.held(limit, t)) > limit:
+            return self.settings["request_limit_code"], request_limit_message(b.model, limit)
+        return None
 
     def _decide_token_limit(self, b):
         b.token_pending = False
         if self.settings["token_limit_at_create"] or b.errors or (
                 b.cancel_at is not None and b.cancel_at < b.t_v):
             return
-        limit = self._limit_for(b.model)
-        if limit is not None and b.tokens + self._enqueued_tokens(b.model, b.t_v, b) > limit:
-            b.errors = [line_error("token_limit_exceeded", token_limit_message(b.model, limit),
-                                   None, None)]
+        t = b.t_v
+        refusal = self._capacity_refusal(
+            b, t, lambda o: not o.token_pending and o.status_at(t)[0] in (
+                "in_progress", "finalizing", "cancelling"))
+        if refusal:
+            b.errors = [line_error(refusal[0], refusal[1], None, None)]
             self._drop_work(b)
 
     def _drop_work(self, b):
@@ -1695,8 +2246,9 @@ class Store:
         if prep is not None and prep.ok_path and ran:
             ok_count = prep.outcomes.count(1, 0, done)
             failed = done - ok_count
-            os.truncate(prep.ok_path, prep.ok_ends[ok_count - 1] if ok_count else 0)
-            os.truncate(prep.err_path, prep.err_ends[failed - 1] if failed else 0)
+            if done < prep.total:  # a finished batch keeps all, an unsent request's line too
+                os.truncate(prep.ok_path, prep.ok_ends[ok_count - 1] if ok_count else 0)
+                os.truncate(prep.err_path, prep.err_ends[failed - 1] if failed else 0)
             tail = None
             if status == "expired":
                 tail = ("batch_expired", "This request could not be executed before the "
@@ -1713,6 +2265,11 @@ class Store:
                                              "error": {"code": tail[0], "message": tail[1]}},
                                             b.style))
             counts = {"total": prep.total, "completed": ok_count, "failed": failed}
+            if self.settings["track_answers"]:
+                for j in range(done):
+                    if prep.outcomes[j]:
+                        cid = prep.custom_ids[j]
+                        self.answered[cid] = self.answered.get(cid, 0) + 1
             usage = tuple(sum(col[:done]) for col in prep.usage)
             output_id = self._adopt_output(b, prep.ok_path, "output", t_end, keep_empty=False)
             error_id = self._adopt_output(b, prep.err_path, "error", t_end,
@@ -1759,6 +2316,10 @@ class Store:
                            expires_at=int(now) + expires_seconds if expires_seconds else None,
                            path=path, sha256=sha256, seq=self.seq,
                            visible_at=now + self.settings["file_visibility_delay"])
+            f.pending_status = self.provider.pending_file_status
+            f.processed_at = now + self.settings["file_processing_seconds"]
+            if self.draw("file_error"):
+                f.error_details = self.settings["file_error_details"]
             self.files[fid] = f
             return f
 
@@ -1787,7 +2348,7 @@ class Store:
 
     # ---- batches
 
-    def create_batch(self, req, log):
+    def create_batch(self, req, log, key=""):
         """Register a batch and queue its file; the create call itself does no heavy work."""
         with self.lock:
             now = time.time()
@@ -1804,6 +2365,8 @@ class Store:
                 raise ApiError(400, f"The file {fid} has purpose '{f.purpose}', but the Batch "
                                "API requires files uploaded with purpose 'batch'.",
                                param="input_file_id")
+            if found and f.status_at(now) != "processed":
+                raise file_not_ready(f, now)
             bid = self.provider.new_batch_id()
             while bid in self.batches:
                 bid = self.provider.new_batch_id()
@@ -1815,6 +2378,7 @@ class Store:
                       window=self.provider.window_seconds(req["completion_window"]) or DAY,
                       phases=self.phases(), seed=self.rng.getrandbits(62),
                       output_expires_seconds=out_exp["seconds"] if out_exp else 30 * DAY)
+            b.key = key
             self.batches[bid] = b
             log.update(batch_id=bid, acted=True)
             if found:
@@ -1835,20 +2399,19 @@ class Store:
     def _check_token_limit_at_create(self, b, status, log):
         b.processed.wait(600)
         with self.lock:
-            limit = self._limit_for(b.model) if b.model else None
-            if limit is None or b.errors:
+            if not b.model or b.errors:
                 return
             now = time.time()
-            queued = sum(o.tokens for o in self.batches.values()
-                         if o is not b and o.model == b.model and o.attached and not o.errors
-                         and o.status_at(now)[0] not in TERMINAL)
-            if b.tokens + queued > limit:
+            refusal = self._capacity_refusal(
+                b, now, lambda o: o.attached and not o.errors
+                and o.status_at(now)[0] not in TERMINAL)
+            if refusal:
                 del self.batches[b.id]
                 self._drop_work(b)
                 log.update(acted=False)
-                raise ApiError(status, token_limit_message(b.model, limit),
+                raise ApiError(status, refusal[1],
                                type_="tokens" if status == 429 else "invalid_request_error",
-                               code="token_limit_exceeded")
+                               code=refusal[0])
 
     def process(self, b, fd):
         """Run on the processor thread: validate and answer the input file of b."""
@@ -1863,7 +2426,13 @@ class Store:
                     max_requests=s["max_requests_per_batch"] or self.provider.max_requests,
                     unsupported_models=list(s["unsupported_models"]),
                     error_rate=s["request_error_rate"], error_count=s["request_error_count"],
-                    error_codes=list(s["request_error_codes"]), style=s["output_style"])
+                    error_codes=list(s["request_error_codes"]), style=s["output_style"],
+                    answers={k: s[k] for k in ANSWER_SETTINGS},
+                    invalid_lines=list(s["invalid_lines"]),
+                    invalid_lines_error=dict(s["invalid_lines_error"]),
+                    trailing_rate=s["result_trailing_rate"], overlong=s["overlong_line_bytes"],
+                    hostile_id=(hostile_payload(b.key) if "custom_id" in s["hostile_text"]
+                                else None))
             try:
                 prep = prepare_batch(fd, **options)
             except Exception:
@@ -1921,12 +2490,23 @@ class Store:
         now = self._await_processing()
         with self.lock:
             self.advance(now)
+            held = self.held_batch()
+            if held and bid == held.id:
+                return held.to_json(now)
             return self._get_batch(bid).to_json(now)
 
     def cancel_batch(self, bid):
         now = self._await_processing()
         with self.lock:
             self.advance(now)
+            held = self.held_batch()
+            if held and bid == held.id:
+                if held.to_json(now)["status"] == "completed":
+                    raise ApiError(409, "Cannot cancel a batch with status 'completed'.")
+                if self.hold_cancelled_at is None:
+                    self.hold_cancelled_at = now
+                    self.stats["held_batch_cancelled"] = True
+                return self.held_batch().to_json(now)
             b = self._get_batch(bid)
             status, _ = b.status_at(now)
             if status in ("completed", "failed", "expired"):
@@ -1942,6 +2522,9 @@ class Store:
         with self.lock:
             self.advance(now)
             items = sorted(self.batches.values(), key=lambda b: b.seq, reverse=True)
+            held = self.held_batch()
+            if held:
+                items.append(held)  # the oldest: it was there before the run
             data, has_more = page(items, after, limit, lambda b: True)
             return [b.to_json(now) for b in data], has_more
 
@@ -1975,7 +2558,50 @@ class Store:
             self._make_dirs()
             if not keep_config:
                 self.settings = copy.deepcopy(self.startup_settings)
+            self.hold_since, self.hold_cancelled_at = time.time(), None
+            self.stats = {"actions": {}, "batch_reads": {}, "read_times": {}}
+            self.answered = {}
             self.rng = random.Random(self.settings["seed"])
+
+
+def file_not_ready(f, now):
+    """Azure refuses a batch on a file it has not processed (the exact text is not
+    published; this one names the file, its status and what to do)."""
+    status = f.status_at(now)
+    if status == "error":
+        return ApiError(400, f"The input file {f.id} could not be processed: "
+                        f"{f.error_details}", param="input_file_id", code="invalid_file")
+    return ApiError(400, f"The input file {f.id} is not ready (status '{status}'). Wait until "
+                    "its status is 'processed', then create the batch.",
+                    param="input_file_id", code="file_not_processed")
+
+
+def hostile_batches(obj, places, payload):
+    """A copy of a batch (or a list of batches) with the payload in `places`."""
+    obj = copy.deepcopy(obj)
+    for b in obj["data"] if obj.get("object") == "list" else [obj]:
+        if "status" in places:
+            b["status"] = b["status"] + payload
+        if "model" in places:
+            b["model"] = (b.get("model") or "gpt-4o-mini") + payload
+        if "errors" in places and b.get("errors"):
+            for e in b["errors"]["data"]:
+                e["code"] = "\x1b]0;" + str(e.get("code")) + "\x07"
+                e["message"] = str(e.get("message")) + " " + payload
+    return obj
+
+
+def hostile_payload(key):
+    """Text a hostile server slips into what a client may print or store: a
+    terminal title, a screen clear, colours, C0 and C1 controls, the caller's own
+    key echoed back, and another secret-looking key."""
+    return (f"\x1b]0;owned by the server\x07\x1b[2J\x1b[1;31m\x9b2J\x00\x08\r\x7f "
+            f"key={key} leaked=sk-proj-EmulatorLeak0123456789abcdefABCDEF")
+
+
+def request_limit_message(model, limit):
+    return (f"Enqueued request limit reached for {model} in organization {ORG}. Limit: "
+            f"{limit:,} enqueued requests.")
 
 
 def token_limit_message(model, limit):
@@ -2085,11 +2711,61 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
         self.started = True
-        self.wfile.write(data)
         self.entry["status"] = status
+        if self.drip:
+            try:
+                for i in range(len(data)):
+                    self.wfile.write(data[i:i + 1])
+                    time.sleep(self.drip)
+            except OSError:  # the client gave up: what a drip is for
+                self.close_connection = True
+        else:
+            self.wfile.write(data)
+
+    def send_huge(self, status, size, chunked):
+        """A JSON body of `size` bytes, streamed a MiB at a time: a 200 object with a
+        long string in it, or an error envelope with a long message; with its
+        length announced, or chunked so that a client learns it only by reading."""
+        if status < 300:
+            head, tail = b'{"object": "batch", "padding": "', b'"}\n'
+        else:
+            head = b'{"error": {"message": "'
+            tail = b'", "type": "server_error", "param": null, "code": null}}\n'
+        fill = max(0, size - len(head) - len(tail))
+        keep = self.body.exhausted or self.body.drain(DRAIN_LIMIT)
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(len(head) + fill + len(tail)))
+        if not keep:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.started = True
+        self.entry.update(status=status, fault="huge_body")
+
+        def write(data):
+            if chunked:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            else:
+                self.wfile.write(data)
+        write(head)
+        chunk = b"x" * (1 << 20)
+        while fill > 0:
+            write(chunk[:min(fill, len(chunk))])
+            fill -= min(fill, len(chunk))
+        write(tail)
+        if chunked:
+            self.wfile.write(b"0\r\n\r\n")
 
     def send_api_error(self, err):
-        self.send_json(err.status, err.body(), err.headers)
+        body = err.body()
+        if "error_body" in self.hostile:
+            payload = hostile_payload(self.key)
+            body["error"]["message"] += " " + payload
+            body["error"]["code"] = "\x1b[2J" + str(body["error"]["code"] or "error")
+        self.send_json(err.status, body, err.headers)
 
     def drop(self, fault):
         self.entry.update(dropped=True, status=None, fault=fault)
@@ -2106,6 +2782,7 @@ class Handler(BaseHTTPRequestHandler):
         app = self.server.app
         split = urlsplit(self.path)
         self.started = False
+        self.drip, self.hostile, self.key = 0.0, [], ""
         self.entry = {"t": round(time.time(), 6), "method": self.command, "path": split.path,
                       "status": None, "dropped": False, "action": None, "acted": False,
                       "fault": None}
@@ -2156,6 +2833,10 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError(400, str(exc)) from None
         if path == "/_emulator/state" and self.command == "GET":
             return self.send_json(200, store.state())
+        if path == "/_emulator/stats" and self.command == "GET":
+            return self.send_json(200, store.get_stats())
+        if path == "/_emulator/trap" and self.command == "GET":
+            return self.send_json(200, app.trap.state())
         if path == "/_emulator/reset" and self.command == "POST":
             raw = self.body.read_all(JSON_BODY_LIMIT)
             try:
@@ -2163,6 +2844,7 @@ class Handler(BaseHTTPRequestHandler):
             except ValueError:
                 raise ApiError(400, "The reset body must be empty or a JSON object.") from None
             store.reset(bool(isinstance(options, dict) and options.get("keep_config")))
+            app.trap.clear()
             return self.send_json(200, {"reset": True})
         if path == "/_emulator/health" and self.command == "GET":
             return self.send_json(200, {"status": "ok", "provider": app.provider.name,
@@ -2182,6 +2864,7 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(404, f"Invalid URL ({self.command} {path})")
         action, args = route
         self.entry["action"] = action
+        app.store.count_request(action, args[0] if args else None)
         canonical = "/v1" + rest
         store = app.store
 
@@ -2202,6 +2885,8 @@ class Handler(BaseHTTPRequestHandler):
             return store.draw(fault)
 
         self.fault_applies = applies
+        self.key = app.provider.auth_key(self.headers) or ""
+        self.hostile = store.get_settings()["hostile_text"]
         if applies("drop"):
             self.drop("drop")
         self.authenticate(app)
@@ -2224,6 +2909,20 @@ class Handler(BaseHTTPRequestHandler):
             code = store.pick(store.get_settings()["http_5xx_codes"])
             raise ApiError(code, SERVER_ERROR_MESSAGES.get(code, "Internal server error."),
                            type_="server_error")
+        s = store.get_settings()
+        if applies("redirect"):
+            base = (s["redirect_to"] or app.trap.base()).rstrip("/")
+            self.entry["fault"] = "redirect"
+            location = base + self.path
+            self.send_bytes(s["redirect_status"], json.dumps({"location": location}).encode(),
+                            "application/json", {"Location": location})
+            return
+        if applies("huge_body"):
+            self.send_huge(s["huge_body_status"], s["huge_body_bytes"], s["huge_body_chunked"])
+            return
+        if applies("drip"):
+            self.entry["fault"] = "drip"
+            self.drip = s["drip_interval"]
         # Status changes due by now happen before the action, so that, e.g.,
         # a file list shows the output files of a batch nobody has polled.
         store.advance(time.time())
@@ -2233,6 +2932,8 @@ class Handler(BaseHTTPRequestHandler):
             self.drop("drop_after_action")
         if result is not None:
             status, obj = result
+            if self.hostile and action.startswith("batch."):
+                obj = hostile_batches(obj, self.hostile, hostile_payload(self.key))
             self.send_json(status, obj)
 
     def authenticate(self, app):
@@ -2310,7 +3011,7 @@ class Handler(BaseHTTPRequestHandler):
                     pass
         self.entry.update(acted=True, file_id=f.id, filename=f.filename, purpose=f.purpose,
                           bytes=f.bytes, sha256=f.sha256)
-        return 200, f.to_json()
+        return 200, f.to_json(time.time())
 
     def check_upload(self, app, fields, sinks):
         """The upload-time checks; returns (filename, purpose, size, sha256, expires)."""
@@ -2346,9 +3047,11 @@ class Handler(BaseHTTPRequestHandler):
             except ValueError:
                 raise ApiError(400, "Invalid 'expires_after.seconds': expected an integer.",
                                param="expires_after.seconds", code="invalid_type") from None
-            if not 3600 <= expires <= 2592000:
-                raise ApiError(400, "Invalid 'expires_after.seconds': must be between 3600 and "
-                               "2592000.", param="expires_after.seconds", code="invalid_value")
+            low, high = app.provider.expires_range
+            if not low <= expires <= high:
+                raise ApiError(400, f"Invalid 'expires_after.seconds': must be between {low} "
+                               f"and {high}.", param="expires_after.seconds",
+                               code="invalid_value")
         if purpose == "batch":
             bad_format = ApiError(400, "Invalid file format for Batch API. Must be .jsonl")
             if not sink.filename.lower().endswith(".jsonl"):
@@ -2377,13 +3080,13 @@ class Handler(BaseHTTPRequestHandler):
         data, has_more = app.store.list_files(time.time(), purpose, limit, order,
                                               query.get("after"))
         self.entry["acted"] = True
-        return 200, dict(list_json([f.to_json() for f in data]), has_more=has_more)
+        return 200, dict(list_json([f.to_json(time.time()) for f in data]), has_more=has_more)
 
     def do_file_get(self, app, query, fid):
         self.entry["file_id"] = fid
         f = app.store.visible_file(fid, time.time())
         self.entry["acted"] = True
-        return 200, f.to_json()
+        return 200, f.to_json(time.time())
 
     def do_file_delete(self, app, query, fid):
         self.entry["file_id"] = fid
@@ -2431,7 +3134,7 @@ class Handler(BaseHTTPRequestHandler):
         if isinstance(body.get("input_file_id"), str):
             self.entry["input_file_id"] = body["input_file_id"]
         req = check_create_request(body, app.provider)
-        obj = app.store.create_batch(req, self.entry)
+        obj = app.store.create_batch(req, self.entry, self.key)
         return 200, obj
 
     def do_batch_list(self, app, query):
@@ -2518,9 +3221,10 @@ def check_create_request(body, provider):
         if oea.get("anchor") != "created_at":
             raise invalid_value("output_expires_after.anchor", oea.get("anchor"), ["created_at"])
         seconds = oea.get("seconds")
-        if not _is_int(seconds) or not 3600 <= seconds <= 2592000:
+        low, high = provider.expires_range
+        if not _is_int(seconds) or not low <= seconds <= high:
             raise ApiError(400, "Invalid 'output_expires_after.seconds': expected an integer "
-                           "between 3600 and 2592000.", param="output_expires_after.seconds",
+                           f"between {low} and {high}.", param="output_expires_after.seconds",
                            code="invalid_value")
     return body
 
@@ -2531,6 +3235,80 @@ def check_create_request(body, provider):
 class App:
     def __init__(self, provider, store, log):
         self.provider, self.store, self.log = provider, store, log
+        self.trap = Trap()
+
+
+class Trap:
+    """A second listener on 127.0.0.1, started on the first redirect, that
+    records what arrives (method, path, every header) so that a test can see
+    whether a client followed a redirect, and with which credentials."""
+
+    MAX_KEPT = 1000
+
+    def __init__(self):
+        self.server = None
+        self.requests = []
+        self.lock = threading.Lock()
+
+    def base(self):
+        with self.lock:
+            if self.server is None:
+                trap = self
+
+                class TrapHandler(BaseHTTPRequestHandler):
+                    protocol_version = "HTTP/1.1"
+                    timeout = 30
+
+                    def do_GET(self):
+                        trap.record(self)
+
+                    do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = do_GET
+
+                    def log_message(self, format, *args):
+                        pass
+
+                self.server = ThreadingHTTPServer(("127.0.0.1", 0), TrapHandler)
+                self.server.daemon_threads = True
+                threading.Thread(target=self.server.serve_forever, name="trap",
+                                 daemon=True).start()
+            return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def record(self, handler):
+        try:
+            BodyReader(handler.rfile, handler.headers).drain(1 << 20)
+        except ApiError:
+            pass
+        entry = {"t": time.time(), "method": handler.command, "path": handler.path,
+                 "headers": [[k, v] for k, v in handler.headers.items()]}
+        with self.lock:
+            if len(self.requests) < self.MAX_KEPT:
+                self.requests.append(entry)
+        data = b'{"error": {"message": "Not found.", "type": "invalid_request_error", ' \
+               b'"param": null, "code": null}}\n'
+        handler.send_response(404)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        handler.close_connection = True
+        if handler.command != "HEAD":
+            handler.wfile.write(data)
+
+    def state(self):
+        with self.lock:
+            port = self.server.server_address[1] if self.server else None
+            return {"base": f"http://127.0.0.1:{port}" if port else None,
+                    "requests": list(self.requests)}
+
+    def clear(self):
+        with self.lock:
+            self.requests = []
+
+    def close(self):
+        with self.lock:
+            if self.server is not None:
+                self.server.shutdown()
+                self.server.server_close()
 
 
 class EmulatorServer(ThreadingHTTPServer):
@@ -2640,6 +3418,7 @@ def main(argv=None):
         server.serve_forever(poll_interval=0.1)
     finally:
         server.server_close()
+        server.app.trap.close()
         log.close()
         if own_data_dir:
             shutil.rmtree(data_dir, ignore_errors=True)
