@@ -94,7 +94,8 @@ A day on the real service (all off by default):
         answered in two batches was paid twice.
     expires_after on uploads and output_expires_after on batches are
         validated (OpenAI: 3600..2592000 s; Azure: 1209600..2592000 s) and
-        echoed as the files' expires_at.
+        echoed as the files' expires_at. Azure also takes the upload fields
+        as its REST samples write them, expires_after.anchor and .seconds.
 
 Answers with HTTP 200 and nothing usable, and richer answers (all off by
 default; which requests are hit is fixed by a hash of the custom_id, so the
@@ -167,10 +168,11 @@ _rate and a _count, restricted by fault_paths / fault_methods / fault_actions):
 
 Admin endpoints (no auth, never faulted):
     GET  /_emulator/config, POST /_emulator/config
-    GET  /_emulator/state   {"files": [{id, filename, purpose, bytes, deleted,
+    GET  /_emulator/state   {"files": [{id, filename, purpose, bytes, deleted, expires_at,
                              created_at, sha256}], "batches": [{id, status,
                              endpoint, input_file_id, output_file_id,
-                             error_file_id, metadata, request_counts}]}
+                             error_file_id, metadata, request_counts,
+                             completion_window}]}
     POST /_emulator/reset   forget all files and batches, restore the startup
                             settings and reseed; body {"keep_config": true}
                             keeps the current settings
@@ -657,6 +659,7 @@ class Provider:
     line_codes = {"url": "invalid_url", "model": "mismatched_model"}
     pending_file_status = "uploaded"
     expires_range = (3600, 2592000)     # expires_after and output_expires_after seconds
+    dotted_expiry_fields = ()           # upload form fields also taken as expires_after[...]
 
     def split_path(self, path, query):
         """The API path after the base ('/files/...'), or None if it is not ours."""
@@ -704,6 +707,7 @@ class AzureProvider(Provider):
     line_codes = {"url": "url_mismatch", "model": "model_mismatch"}
     pending_file_status = "pending"
     expires_range = (1209600, 2592000)  # 14 to 30 days
+    dotted_expiry_fields = ("expires_after.anchor", "expires_after.seconds")
 
     def split_path(self, path, query):
         if path.startswith("/openai/v1/"):
@@ -2539,12 +2543,13 @@ class Store:
                 j = b.to_json(now)
                 batches.append({k: j[k] for k in (
                     "id", "status", "endpoint", "input_file_id", "output_file_id",
-                    "error_file_id", "metadata", "request_counts")})
+                    "error_file_id", "metadata", "request_counts", "completion_window")})
             return {
                 "now": now,
                 "files": [{"id": f.id, "filename": f.filename, "purpose": f.purpose,
                            "bytes": f.bytes, "deleted": f.deleted,
-                           "created_at": int(f.created), "sha256": f.sha256}
+                           "created_at": int(f.created), "expires_at": f.expires_at,
+                           "sha256": f.sha256}
                           for f in sorted(self.files.values(), key=lambda f: f.seq)],
                 "batches": batches,
             }
@@ -3021,6 +3026,10 @@ class Handler(BaseHTTPRequestHandler):
                 text[name] = bytes(value).decode("utf-8").strip()
             except UnicodeDecodeError:
                 raise ApiError(400, f"The form field '{name}' is not UTF-8.") from None
+        # Azure's REST samples write expires_after.anchor; its SDKs, like OpenAI's, the brackets.
+        for dotted in app.provider.dotted_expiry_fields:
+            if dotted in text:
+                text["expires_after[%s]" % dotted.split(".", 1)[1]] = text.pop(dotted)
         allowed = {"purpose", "file", "expires_after[anchor]", "expires_after[seconds]"}
         for name in text:
             if name not in allowed:

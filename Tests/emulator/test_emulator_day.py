@@ -205,12 +205,12 @@ class AzureDayTest(EmulatorTest):
         self.assertEqual(self.upload(chat_lines(2))[1]["status"], "processed")
 
     def test_expiry_ranges(self):
-        def upload_expiring(seconds):
+        def upload_expiring(seconds, anchor="expires_after[anchor]", field="expires_after[seconds]"):
             boundary = "b0undary"
             body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\n"
                     f"batch\r\n--{boundary}\r\nContent-Disposition: form-data; "
-                    f"name=\"expires_after[anchor]\"\r\n\r\ncreated_at\r\n--{boundary}\r\n"
-                    f"Content-Disposition: form-data; name=\"expires_after[seconds]\"\r\n\r\n"
+                    f"name=\"{anchor}\"\r\n\r\ncreated_at\r\n--{boundary}\r\n"
+                    f"Content-Disposition: form-data; name=\"{field}\"\r\n\r\n"
                     f"{seconds}\r\n--{boundary}\r\nContent-Disposition: form-data; "
                     f"name=\"file\"; filename=\"r.jsonl\"\r\n\r\n").encode()
             body += chat_lines(1) + f"\r\n--{boundary}--\r\n".encode()
@@ -222,6 +222,11 @@ class AzureDayTest(EmulatorTest):
         status, f = upload_expiring(1209600)
         self.assertEqual(status, 200)
         self.assertEqual(f["expires_at"], f["created_at"] + 1209600)
+        # The fields as Azure's REST samples write them.
+        status, dotted = upload_expiring(1296000, "expires_after.anchor", "expires_after.seconds")
+        self.assertEqual(status, 200)
+        self.assertEqual(dotted["expires_at"], dotted["created_at"] + 1296000)
+        self.assertEqual(upload_expiring(3600, "expires_after.anchor", "expires_after.seconds")[0], 400)
         status, obj = self.emu.create(f["id"], path=self.BASE + "/batches",
                                       output_expires_after={"anchor": "created_at",
                                                             "seconds": 86400})
