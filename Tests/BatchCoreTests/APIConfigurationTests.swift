@@ -240,4 +240,13 @@ import Testing
     #expect(ProviderProfile.azure.fileExpirySeconds == 1_209_600...2_592_000)
     #expect(ProviderProfile.groq.fileExpirySeconds == nil && ProviderProfile.deepinfra.outputExpirySeconds != nil)
   }
+
+  @Test func prepareSplitsAtTheChosenProvidersLimits() throws {
+    #expect(try FileLimits.fromEnvironment(["BATCHLINE_PROVIDER": "parasail"]).bytes == 100_000_000)
+    #expect(try FileLimits.fromEnvironment(["GROQ_API_KEY": "gsk_abc"]).bytes == 100_000_000)
+    // Larger files are allowed by Nebius, but OpenAI's sizes stay the default.
+    let nebius = try FileLimits.fromEnvironment(["NEBIUS_API_KEY": "n1"])
+    #expect(nebius.requests == 50_000 && nebius.bytes == 200_000_000)
+    #expect(throws: ToolError.self) { try FileLimits.fromEnvironment(["GROQ_API_KEY": "g", "OPENAI_API_KEY": "k"]) }
+  }
 }

@@ -104,6 +104,18 @@ class TestFileLifecycles(E2ETest):
         # Groq documents no file lifetime: none is sent, and the server keeps its default.
         self.assertEqual(self.expiries(emulator)["batch"], [30 * 86400])
 
+    def test_deepinfra_takes_a_lifetime_for_results_only(self):
+        # The emulator speaks OpenAI's paths; the profile decides what is sent.
+        emulator = self.start_emulator()
+        run = self.new_run(count=20, prompt=CHAT_PROMPT)
+        env = self.env(key=None, BATCHLINE_PROVIDER="deepinfra", DEEPINFRA_TOKEN="di-e2e-token",
+                       OPENAI_BASE_URL=emulator.base_url)
+        self.make("merged", "BATCH=%s" % run, env=env)
+        self.assert_merged(run)
+        lifetimes = self.expiries(emulator)
+        self.assertEqual(lifetimes["batch"], [30 * 86400])
+        self.assertEqual(lifetimes["batch_output"], [TWO_WEEKS])
+
 
 if __name__ == "__main__":
     sys.exit(support.main(sys.modules[__name__]))
