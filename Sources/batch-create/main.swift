@@ -18,8 +18,9 @@ let manual = """
   file is used once the server has processed it. The directory defaults
   to "batch".
 
-  Exit status: 0 done, 64 usage, 66 files not uploaded, 75 network
-  trouble (run again), 77 key refused, 78 no key or a bad setting.
+  Exit status: 0 done, 64 usage, 65 an upload the server could not
+  process, 66 files not uploaded, 75 network trouble (run again), 77 key
+  refused, 78 no key or a bad setting.
   """
 
 await Tool.run(name: "batch-create", manual: manual) { arguments in
