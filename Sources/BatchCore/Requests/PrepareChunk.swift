@@ -1,7 +1,7 @@
 import Foundation
 
 /// A chunk of items, rendered into request lines on a worker thread.
-final class PrepareChunk {
+final class PrepareChunk: PipelineChunk {
   /// What rendering one item found: plain values, so that handing them
   /// over involves no reference counting.
   struct Rendered {

@@ -2,7 +2,7 @@ import Foundation
 
 /// A chunk of items with the result lines that match them, merged on a
 /// worker thread.
-final class MergeChunk {
+final class MergeChunk: PipelineChunk {
   /// Where some of the chunk's bytes are: in a mapped file, which the chunk
   /// reads in place (copying the gigabyte of items and result lines was 5%
   /// of merge), or copied into `arena` (from a file read through a buffer).

@@ -54,64 +54,32 @@ public func mergeRun(_ options: MergeOptions) throws -> MergeReport {
   let format = MergedLineFormat(outputField: ledger.outputField, endpoint: ledger.endpoint, itemsPath: run.itemsPath)
 
   // This thread reads the items, the request ids and the result lines in
-  // step and matches them by id; the jobs, one chunk of items each, validate
-  // and parse the result lines and put the merged lines together (most of
-  // the time), on a worker and on this thread while it waits; the chunks
-  // come back in order and are written here.
-  let workers = OrderedWorkers<MergeChunk>(workers: Concurrency.threads - 1, depth: Concurrency.pipelineDepth) {
-    $0.merge(format)
+  // step and matches them by id; the chunks, validated, parsed and merged
+  // on the workers, come back in order and are written here.
+  var id: [UInt8] = []
+  /// Reads the next item and its results into the chunk; false at the end.
+  func readItem(into chunk: MergeChunk) throws -> Bool {
+    guard let item = try items.nextLine() else {
+      for cursor in rounds where try cursor.nextRequestID() != nil {
+        throw ToolError.dataError(
+          "\(run.itemsPath): fewer items than the requests of round \(cursor.round); the items changed since prepare")
+      }
+      return false
+    }
+    chunk.beginItem(item, lineNumber: items.lineNumber, inPlace: itemsInPlace)
+    guard try first.nextRequestID(into: &id) else {
+      throw ToolError.dataError("\(run.itemsPath):\(items.lineNumber): more items than requests; run batch-prepare again")
+    }
+    for cursor in rounds { try cursor.match(id, into: chunk) }
+    chunk.endItem()
+    return true
   }
-  defer { workers.stop() }
-  var spare: [MergeChunk] = []
-  func takeBack() throws {
-    guard let chunk = workers.takeOldest() else { return }
-    try chunk.withWritten { try writer.writeDirectly($0) }
-    report.add(chunk)
-    if let error = chunk.error { throw error }
-    spare.append(chunk)
-  }
-  func submit(_ chunk: MergeChunk) throws {
-    if !workers.hasRoom { try takeBack() }
-    workers.submit(chunk)
-  }
-
   do {
-    var chunk = MergeChunk()
-    var id: [UInt8] = []
-    /// Reads the next item and its results into the chunk; false at the end.
-    func readItem() throws -> Bool {
-      guard let item = try items.nextLine() else {
-        for cursor in rounds where try cursor.nextRequestID() != nil {
-          throw ToolError.dataError(
-            "\(run.itemsPath): fewer items than the requests of round \(cursor.round); the items changed since prepare")
-        }
-        return false
-      }
-      chunk.beginItem(item, lineNumber: items.lineNumber, inPlace: itemsInPlace)
-      guard try first.nextRequestID(into: &id) else {
-        throw ToolError.dataError("\(run.itemsPath):\(items.lineNumber): more items than requests; run batch-prepare again")
-      }
-      for cursor in rounds { try cursor.match(id, into: chunk) }
-      chunk.endItem()
-      return true
+    try runOrderedPipeline(work: { (chunk: MergeChunk) in chunk.merge(format) }, read: readItem) { chunk in
+      try chunk.withWritten { try writer.writeDirectly($0) }
+      report.add(chunk)
+      if let error = chunk.error { throw error }
     }
-    while true {
-      do {
-        guard try readItem() else { break }
-      } catch {
-        // Reported once the items before it are merged: an error a worker
-        // finds in an earlier line comes first, as it would one by one.
-        chunk.stop(with: error)
-        break
-      }
-      if chunk.isFull {
-        try submit(chunk)
-        chunk = spare.popLast() ?? MergeChunk()
-        chunk.reset()
-      }
-    }
-    try submit(chunk)
-    while workers.pending > 0 { try takeBack() }
     try writer.flush()
     try target?.commit()
   } catch {

@@ -50,72 +50,44 @@ public func prepareRun(_ options: PrepareOptions) throws {
   let itemsName = fromStdin ? "<stdin>" : itemsPath
 
   var writer = RequestFileWriter(run: run, limits: options.limits, endpoint: template.url)
+  // Whatever is not committed by the end is removed, on every way out
+  // (abandoning a committed file does nothing).
+  defer {
+    writer.abandon()
+    itemsCopy?.abandon()
+  }
   var duplicates = template.customIDTemplate == nil ? nil : DuplicateFinder()
   var count = 0
 
-  // This thread reads the items and writes the request files; the workers
-  // render chunks of items (most of the time), which come back in order.
-  let compiled = template.compiled
-  let workers = OrderedWorkers<PrepareChunk>(workers: Concurrency.threads - 1, depth: Concurrency.pipelineDepth) {
-    $0.render(compiled)
+  // This thread reads the items and writes the request files; the chunks,
+  // rendered on the workers, come back in order.
+  func readItem(into chunk: PrepareChunk) throws -> Bool {
+    guard let item = try reader.nextLine() else { return false }
+    if let itemsCopy {
+      try itemsCopy.writer.write(item)
+      try itemsCopy.writer.write([0x0A])
+    }
+    if reader.lineNumber == 1 && item.starts(with: [0xEF, 0xBB, 0xBF]) {
+      throw ToolError.dataError("\(itemsName):1: byte-order mark at the start of the file (save it as UTF-8 without BOM)")
+    }
+    chunk.add(item, lineNumber: reader.lineNumber)
+    return true
   }
-  defer { workers.stop() }
-  var spare: [PrepareChunk] = []
-  func takeBack() throws {
-    guard let chunk = workers.takeOldest() else { return }
+  let compiled = template.compiled
+  try runOrderedPipeline(work: { (chunk: PrepareChunk) in chunk.render(compiled) }, read: readItem) { chunk in
     count += try chunk.write(to: &writer, duplicates: &duplicates, itemsName: itemsName)
     if let (number, error) = chunk.failure {
       if let error = error as? ItemError { throw ToolError.dataError("\(itemsName):\(number): \(error.message)") }
       throw error
     }
     if let error = chunk.stopError { throw error }
-    spare.append(chunk)
   }
-  func submit(_ chunk: PrepareChunk) throws {
-    if !workers.hasRoom { try takeBack() }
-    workers.submit(chunk)
+  guard count > 0 else { throw ToolError.dataError("\(itemsName): no items (the file is empty)") }
+  if var finder = duplicates, let (first, second) = try finder.firstDuplicate(template: template, itemsPath: fromStdin ? nil : itemsPath, copy: itemsCopy) {
+    let id = String(decoding: first.id, as: UTF8.self)
+    throw ToolError.dataError("\(itemsName):\(second): duplicate custom_id '\(id)' (first on line \(first.line))")
   }
-
-  do {
-    var chunk = PrepareChunk()
-    while true {
-      let item: UnsafeBufferPointer<UInt8>
-      do {
-        guard let next = try reader.nextLine() else { break }
-        item = next
-        if let itemsCopy {
-          try itemsCopy.writer.write(item)
-          try itemsCopy.writer.write([0x0A])
-        }
-        if reader.lineNumber == 1 && item.starts(with: [0xEF, 0xBB, 0xBF]) {
-          throw ToolError.dataError("\(itemsName):1: byte-order mark at the start of the file (save it as UTF-8 without BOM)")
-        }
-      } catch {
-        // Reported once the items before it are written: a bad item
-        // earlier comes first, as it would one by one.
-        chunk.stop(with: error)
-        break
-      }
-      chunk.add(item, lineNumber: reader.lineNumber)
-      if chunk.isFull {
-        try submit(chunk)
-        chunk = spare.popLast() ?? PrepareChunk()
-        chunk.reset()
-      }
-    }
-    try submit(chunk)
-    while workers.pending > 0 { try takeBack() }
-    guard count > 0 else { throw ToolError.dataError("\(itemsName): no items (the file is empty)") }
-    if var finder = duplicates, let (first, second) = try finder.firstDuplicate(template: template, itemsPath: fromStdin ? nil : itemsPath, copy: itemsCopy) {
-      let id = String(decoding: first.id, as: UTF8.self)
-      throw ToolError.dataError("\(itemsName):\(second): duplicate custom_id '\(id)' (first on line \(first.line))")
-    }
-    try writer.finish()
-  } catch {
-    writer.abandon()
-    itemsCopy?.abandon()
-    throw error
-  }
+  try writer.finish()
 
   let files = writer.records(maxOutputTokens: template.maxOutputTokens)
   let estimate = CostEstimate(files: files, prices: try PriceTable.load(run: run))
@@ -124,24 +96,14 @@ public func prepareRun(_ options: PrepareOptions) throws {
   if let old = try? run.loadLedger(), old.endpoint == template.url, old.outputField == template.outputField,
     old.items.count == count, writer.matches(old.files.filter { $0.round == 1 })
   {
-    writer.abandon()
     if let itemsCopy { try itemsCopy.commit() }
     Diagnostics.note("\(run.path): the request files are unchanged; the run goes on as recorded")
     return
   }
   if run.hasLedger {
-    let old: Ledger
-    do {
-      old = try run.loadLedger()
-    } catch {
-      writer.abandon()
-      itemsCopy?.abandon()
-      throw error
-    }
+    let old = try run.loadLedger()
     let busy = old.files.filter { $0.isInFlight || ($0.isTerminal && !$0.isDownloaded) }
     if !busy.isEmpty {
-      writer.abandon()
-      itemsCopy?.abandon()
       throw ToolError(
         .failure,
         "'\(run.ledgerPath)' has \(busy.count) batch\(busy.count == 1 ? "" : "es") not finished or not downloaded; "
@@ -149,8 +111,6 @@ public func prepareRun(_ options: PrepareOptions) throws {
     }
   }
   if let maxCost = options.maxCost, estimate.high > maxCost {
-    writer.abandon()
-    itemsCopy?.abandon()
     throw ToolError(
       .dataError,
       "the estimated cost, up to \(formatUSD(estimate.high)) USD, is over the limit of \(formatUSD(maxCost)) USD (--max-cost)")
