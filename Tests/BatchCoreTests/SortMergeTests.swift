@@ -15,7 +15,7 @@ struct HandFile {
   var local: String
   var round = 1
   var ids: [String]
-  var status = "completed"
+  var status: Batch.Status = .completed
   /// The lines of `out/<stem>.jsonl`; nil when the batch has no output file.
   var ok: [String]?
   /// The lines of `out/<stem>_error.jsonl`; nil when the batch has no error file.
@@ -178,7 +178,7 @@ private func inode(_ path: String) -> UInt64 {
       items: [],
       files: [
         HandFile(local: "batch_001.jsonl", ids: ["a", "b"], ok: [chatLine("b", "1"), chatLine("a", "2")], sorted: false),
-        HandFile(local: "batch_002.jsonl", ids: ["c"], status: "in_progress", ok: nil, sorted: false),
+        HandFile(local: "batch_002.jsonl", ids: ["c"], status: .inProgress, ok: nil, sorted: false),
       ])
     // The second batch is not finished: it has no results to sort yet.
     try hand.run.updateLedger { $0.files[1].outputFilenames = nil }
@@ -357,7 +357,7 @@ private func inode(_ path: String) -> UInt64 {
       items: items,
       files: [
         HandFile(
-          local: "batch_001.jsonl", ids: ["1", "2", "3"], status: "expired", ok: [chatLine("1", #""ok""#)],
+          local: "batch_001.jsonl", ids: ["1", "2", "3"], status: .expired, ok: [chatLine("1", #""ok""#)],
           failed: [
             lineErrorLine(
               "2", code: "batch_expired", message: "This request could not be executed before the completion window expired.")
@@ -383,7 +383,7 @@ private func inode(_ path: String) -> UInt64 {
       files: [
         HandFile(local: "batch_001.jsonl", ids: ["1"], ok: [chatLine("1", #""ok""#)]),
         HandFile(
-          local: "batch_002.jsonl", ids: ["2", "3"], status: "failed", ok: nil, failed: nil,
+          local: "batch_002.jsonl", ids: ["2", "3"], status: .failed, ok: nil, failed: nil,
           errors: [
             BatchErrorRecord(code: "invalid_request", message: "Model 'x' is not supported", param: "body.model", line: 1),
             BatchErrorRecord(code: "other", message: "second", param: nil, line: 2),
@@ -403,7 +403,7 @@ private func inode(_ path: String) -> UInt64 {
 
   @Test func aCancelledBatchLeavesRetryableItems() throws {
     let hand = try HandRun(
-      items: [#"{"n":1}"#], files: [HandFile(local: "batch_001.jsonl", ids: ["1"], status: "cancelled", ok: nil)])
+      items: [#"{"n":1}"#], files: [HandFile(local: "batch_001.jsonl", ids: ["1"], status: .cancelled, ok: nil)])
     let (report, lines) = try hand.merge()
     #expect(
       lines == [
@@ -467,7 +467,7 @@ private func inode(_ path: String) -> UInt64 {
     #expect(error?.message == "the results of in/batch_001.jsonl are not sorted yet; run batch-sort")
 
     let running = try HandRun(
-      items: [#"{"n":1}"#], files: [HandFile(local: "batch_001.jsonl", ids: ["1"], status: "in_progress", ok: nil)])
+      items: [#"{"n":1}"#], files: [HandFile(local: "batch_001.jsonl", ids: ["1"], status: .inProgress, ok: nil)])
     #expect(toolError { _ = try running.merge() }?.status == .noInput)
   }
 

@@ -69,7 +69,7 @@ public struct RequestFileRecord: Codable, Sendable, Equatable {
   /// Batches made for this file earlier and given up on (create).
   public var previousBatches: [PreviousBatch]?
   /// The batch's last known status (wait).
-  public var status: String?
+  public var status: Batch.Status?
   /// The batch's request counts (wait).
   public var requestCounts: Counts?
   /// The batch's validation errors (wait).
@@ -139,7 +139,7 @@ public struct ResultFile: Codable, Sendable, Equatable {
 /// A batch that was replaced by a new one for the same file.
 public struct PreviousBatch: Codable, Sendable, Equatable {
   public var batchId: String
-  public var status: String
+  public var status: Batch.Status
   public var reason: String?
 }
 
@@ -202,8 +202,7 @@ public struct Timings: Codable, Sendable, Equatable {
 extension RequestFileRecord {
   /// Whether the batch reached a state it will not leave.
   public var isTerminal: Bool {
-    guard let status else { return false }
-    return ["completed", "failed", "expired", "cancelled"].contains(status)
+    status?.isTerminal ?? false
   }
 
   /// Whether a paid call may be under way or its outcome unknown: an intent

@@ -68,7 +68,7 @@ struct CreateScheduler {
       let submitted = try await submitWhatFits()
       let ledger = try remote.ledger()
       let waiting = ledger.files.filter { $0.batchId == nil && !isGivenUp($0) }
-      let validating = ledger.files.filter { $0.batchId != nil && ($0.status == nil || $0.status == "validating") }
+      let validating = ledger.files.filter { $0.batchId != nil && ($0.status == nil || $0.status == .validating) }
       if waiting.isEmpty && validating.isEmpty { return }
       if submitted > 0 { interval = 1 }
       try await pause(min(interval, options.poll))
@@ -130,7 +130,7 @@ struct CreateScheduler {
       let batch = try await calling { try await client.retrieveBatch(id: file.batchId!) }
       try remote.updateFile(file.inputFilename.local) { $0.apply(batch) }
     }
-    for file in try remote.ledger().files where file.status == "failed" {
+    for file in try remote.ledger().files where file.status == .failed {
       guard let reason = file.resubmittableFailure else { continue }
       let local = file.inputFilename.local
       refusals[local, default: 0] += 1
@@ -243,7 +243,7 @@ public func enqueuedLimit(in message: String?) -> Int? {
 extension RequestFileRecord {
   /// Copies what the server says of the batch into the entry.
   mutating func apply(_ batch: Batch) {
-    status = batch.status.rawValue
+    status = batch.status
     if let counts = batch.requestCounts {
       requestCounts = Counts(total: counts.total, completed: counts.completed, failed: counts.failed)
     }
@@ -276,7 +276,7 @@ extension RequestFileRecord {
   /// Moves a refused batch into the history so the file can be submitted again.
   mutating func resetForResubmission(reason: String) {
     if let batchId {
-      previousBatches = (previousBatches ?? []) + [PreviousBatch(batchId: batchId, status: status ?? "failed", reason: reason)]
+      previousBatches = (previousBatches ?? []) + [PreviousBatch(batchId: batchId, status: status ?? .failed, reason: reason)]
     }
     batchId = nil
     createStartedAt = nil
@@ -309,7 +309,7 @@ extension RequestFileRecord {
   /// batch has ended for good, and every result file it has is on disk.
   var isSettled: Bool {
     guard isTerminal, !isInFlight else { return false }
-    if status == "failed" && resubmittableFailure != nil { return false }
+    if status == .failed && resubmittableFailure != nil { return false }
     guard let files = outputFilenames else { return true }
     return (files.ok.remote == nil || files.ok.local != nil) && (files.failed.remote == nil || files.failed.local != nil)
   }

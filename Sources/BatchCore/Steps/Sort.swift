@@ -67,7 +67,7 @@ public func sortRun(_ run: RunDirectory) throws {
         let shown = report.missing.prefix(5).map { "'\($0)'" }.joined(separator: ", ")
         Diagnostics.note(
           "in/\(file.inputFilename.local): \(report.missing.count) request\(report.missing.count == 1 ? " has" : "s have") "
-            + "no answer and no error line: \(shown)\(report.missing.count > 5 ? ", …" : "") (batch \(file.status ?? "?"))")
+            + "no answer and no error line: \(shown)\(report.missing.count > 5 ? ", …" : "") (batch \(file.status?.rawValue ?? "?"))")
       }
       if report.duplicates > 0 {
         Diagnostics.note("out/\(file.stem): dropped \(report.duplicates) repeated result line\(report.duplicates == 1 ? "" : "s")")
