@@ -1,5 +1,9 @@
 import Foundation
 
+// The ledger: the run's record on disk, `status.json`, its schema, and
+// the one place that reads and writes it (``RunDirectory``). Every step
+// records what it did here, under a lock, whole or not at all.
+
 /// The run's ledger, `status.json`: what was prepared, uploaded, created,
 /// finished, downloaded and deleted.
 ///
@@ -68,19 +72,21 @@ public struct RequestFileRecord: Codable, Sendable, Equatable {
   public var batchId: String?
   /// Batches made for this file earlier and given up on (create).
   public var previousBatches: [PreviousBatch]?
-  /// The batch's last known status (wait).
+  /// The batch's last known status (``apply(_:)``, called by create and wait).
   public var status: Batch.Status?
-  /// The batch's request counts (wait).
+  /// The batch's request counts (``apply(_:)``).
   public var requestCounts: Counts?
-  /// The batch's validation errors (wait).
+  /// The batch's validation errors (``apply(_:)``).
   public var errors: [BatchErrorRecord]?
-  /// The batch's token usage, when the server reports it (wait).
+  /// The batch's token usage, when the server reports it (``apply(_:)``).
   public var usage: UsageRecord?
-  /// Seconds spent validating, in progress and finalizing (wait).
+  /// Seconds spent validating, in progress and finalizing (``apply(_:)``).
   public var timings: Timings?
-  /// The result files (wait sets `remote`; download sets `local`).
+  /// The result files (``apply(_:)`` sets `remote`; download sets `local`).
   public var outputFilenames: OutputFiles?
-  /// Whether sort has put the result files in input order (sort).
+  /// Whether sort has put the result files in input order (sort sets it;
+  /// download clears it when it lands a result file, which comes in the
+  /// server's order).
   public var sorted: Bool?
 
   public init(inputFilename: InputFile, round: Int, model: String, estimatedInputTokens: Int, maxOutputTokens: Int?) {
@@ -196,32 +202,5 @@ public struct Timings: Codable, Sendable, Equatable {
     self.validating = validating
     self.inProgress = inProgress
     self.finalizing = finalizing
-  }
-}
-
-extension RequestFileRecord {
-  /// Whether the batch reached a state it will not leave.
-  public var isTerminal: Bool {
-    status?.isTerminal ?? false
-  }
-
-  /// Whether a paid call may be under way or its outcome unknown: an intent
-  /// without a result, or a batch that has not finished.
-  public var isInFlight: Bool {
-    if inputFilename.uploadStartedAt != nil && inputFilename.remote == nil { return true }
-    if createStartedAt != nil && batchId == nil { return true }
-    return batchId != nil && !isTerminal
-  }
-
-  /// Whether every result file the batch has is on disk.
-  public var isDownloaded: Bool {
-    guard isTerminal, let files = outputFilenames else { return false }
-    return (files.ok.remote == nil || files.ok.local != nil)
-      && (files.failed.remote == nil || files.failed.local != nil)
-  }
-
-  /// The base name of the file without `.jsonl` (`batch_001`).
-  public var stem: String {
-    String(inputFilename.local.dropLast(".jsonl".count))
   }
 }
