@@ -102,7 +102,7 @@ struct ClientHarness {
     let configuration = try APIConfiguration.fromEnvironment(environment)
     let sleeps = self.sleeps
     let log = self.log
-    let policy = RetryPolicy(
+    let policy = HTTPRetryPolicy(
       maxAttempts: maxAttempts,
       sleep: { seconds in sleeps.mutate { $0.append(seconds) } },
       random: { $0.upperBound })

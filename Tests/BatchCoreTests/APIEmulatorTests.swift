@@ -44,7 +44,7 @@ struct APIEmulatorTests {
   private func client(_ env: [String: String], log: LockedBox<[String]>) throws -> OpenAIClient {
     OpenAIClient(
       configuration: try APIConfiguration.fromEnvironment(env.merging(["BATCHLINE_HTTP_TIMEOUT": "10"]) { a, _ in a }),
-      retryPolicy: RetryPolicy(sleep: { _ in }), logger: { line in log.mutate { $0.append(line) } })
+      retryPolicy: HTTPRetryPolicy(sleep: { _ in }), logger: { line in log.mutate { $0.append(line) } })
   }
 
   /// Uploads, creates, waits, downloads and deletes, through faults.

@@ -15,7 +15,7 @@ public enum ListOrder: String, Sendable {
 
 /// A client for the OpenAI Files and Batches API, and compatible providers.
 ///
-/// Each method is one API call, retried by ``RetryPolicy`` where that is
+/// Each method is one API call, retried by ``HTTPRetryPolicy`` where that is
 /// safe (see ``APIError/isRetryable``), with each retry noted through the
 /// logger. A method throws ``APIError`` when the request failed for good,
 /// ``ToolError`` for a bad argument or a local file problem, and
@@ -31,7 +31,7 @@ public final class OpenAIClient: Sendable {
   /// What moves the bytes.
   public let transport: any HTTPTransport
   /// When to retry.
-  public let retryPolicy: RetryPolicy
+  public let retryPolicy: HTTPRetryPolicy
   /// Receives one line per retry, without the tool name (`Diagnostics.note` adds it).
   public let logger: @Sendable (String) -> Void
 
@@ -44,7 +44,7 @@ public final class OpenAIClient: Sendable {
   ///   - logger: Where retry notes go; standard error by default.
   public init(
     configuration: APIConfiguration, transport: any HTTPTransport = URLSessionTransport.shared,
-    retryPolicy: RetryPolicy = RetryPolicy(),
+    retryPolicy: HTTPRetryPolicy = HTTPRetryPolicy(),
     logger: @escaping @Sendable (String) -> Void = { Diagnostics.note($0) }
   ) {
     self.configuration = configuration
@@ -54,7 +54,7 @@ public final class OpenAIClient: Sendable {
   }
 
   /// Creates a client from the environment: ``APIConfiguration/fromEnvironment(_:)``
-  /// and ``RetryPolicy/fromEnvironment(_:)``.
+  /// and ``HTTPRetryPolicy/fromEnvironment(_:)``.
   ///
   /// - Parameters:
   ///   - env: The environment; the process's by default.
@@ -69,7 +69,7 @@ public final class OpenAIClient: Sendable {
   ) throws -> OpenAIClient {
     OpenAIClient(
       configuration: try APIConfiguration.fromEnvironment(env), transport: transport,
-      retryPolicy: try RetryPolicy.fromEnvironment(env), logger: logger)
+      retryPolicy: try HTTPRetryPolicy.fromEnvironment(env), logger: logger)
   }
 
   /// The provider's limits and capabilities.
@@ -462,7 +462,7 @@ public final class OpenAIClient: Sendable {
       detail = APIErrorEnvelope.Detail(message: "redirect to '\(location)' not followed")
     }
     return APIError(
-      .http(status: head.status, detail: detail, retryAfter: RetryPolicy.retryAfter(in: head)),
+      .http(status: head.status, detail: detail, retryAfter: HTTPRetryPolicy.retryAfter(in: head)),
       method: request.method, path: request.url.path, kind: kind)
   }
 
@@ -481,7 +481,7 @@ public final class OpenAIClient: Sendable {
             afterAttempt: number, retryAfter: error.retryAfter, elapsed: retryPolicy.clock() - start)
         else { throw error }
         logger(
-          "\(error.operation): \(error.summary); retrying in \(RetryPolicy.format(wait)) "
+          "\(error.operation): \(error.summary); retrying in \(HTTPRetryPolicy.format(wait)) "
             + "(attempt \(number + 1) of \(retryPolicy.maxAttempts))")
         try await retryPolicy.sleep(wait)
         number += 1

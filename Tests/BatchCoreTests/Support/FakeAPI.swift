@@ -217,7 +217,7 @@ final class FakeAPI: HTTPTransport, @unchecked Sendable {
   func client(maxAttempts: Int = 2) -> OpenAIClient {
     let configuration = APIConfiguration(
       provider: .openai, baseURL: URL(string: Self.baseURL)!, apiKey: Self.apiKey)
-    let policy = RetryPolicy(maxAttempts: maxAttempts, sleep: { _ in }, random: { $0.lowerBound })
+    let policy = HTTPRetryPolicy(maxAttempts: maxAttempts, sleep: { _ in }, random: { $0.lowerBound })
     return OpenAIClient(configuration: configuration, transport: self, retryPolicy: policy, logger: { _ in })
   }
 
