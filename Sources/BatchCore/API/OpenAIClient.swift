@@ -119,7 +119,7 @@ public final class OpenAIClient: Sendable {
     at path: String, filename: String? = nil, purpose: String = "batch", expiresAfter: Int? = nil
   ) throws -> PreparedUpload {
     guard let size = APIFileIO.size(path) else {
-      throw ToolError(.noInput, "cannot read '\(path)': \(APIFileIO.reason(errno))")
+      throw ToolError.system(.noInput, "read", path)
     }
     if purpose == profile.uploadPurpose && size > profile.maxBytesPerFile {
       throw ToolError(
@@ -259,7 +259,7 @@ public final class OpenAIClient: Sendable {
     // Fail on an unwritable destination now, not after six retried downloads.
     let probe = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
     guard probe >= 0 else {
-      throw ToolError(.failure, "cannot write '\(part)': \(APIFileIO.reason(errno))")
+      throw ToolError.system(.failure, "write", part)
     }
     close(probe)
     var finished = false
@@ -288,8 +288,8 @@ public final class OpenAIClient: Sendable {
       }
       return download.bytesWritten
     }
-    try APIFileIO.sync(part)
-    try APIFileIO.replace(destination, with: part)
+    try syncFile(part)
+    try rename(part, onto: destination)
     finished = true
     return bytes
   }

@@ -44,9 +44,7 @@ struct DuplicateFinder {
   private mutating func spillRun() {
     Self.sortByFingerprint(&pending)
     if spill < 0 {
-      var template = Array("/tmp/batchline-ids.XXXXXX".utf8CString)
-      spill = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-      if spill >= 0 { template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) } }
+      spill = openScratchFile(prefix: "batchline-ids")
     }
     let bytes = pending.count * MemoryLayout<Entry>.stride
     let written = pending.withUnsafeBytes { pwrite(spill, $0.baseAddress!, bytes, off_t(spilled)) }

@@ -52,7 +52,7 @@ public final class AtomicFile {
     var template = Array("\(directory)/.\(base).tmp.XXXXXX".utf8CString)
     let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
     guard fd >= 0 else {
-      throw ToolError(.failure, "cannot write '\(self.displayName)': \(String(cString: strerror(errno)))")
+      throw ToolError.system(.failure, "write", self.displayName)
     }
     temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     fchmod(fd, 0o644)
@@ -71,16 +71,16 @@ public final class AtomicFile {
     guard isOpen else { throw ToolError(.failure, "cannot write '\(displayName)': already committed or abandoned") }
     try writer.flush()
     guard !isDurable || fsync(writer.fd) == 0 else {
-      throw ToolError(.failure, "cannot write '\(displayName)': \(String(cString: strerror(errno)))")
+      throw ToolError.system(.failure, "write", displayName)
     }
     close(writer.fd)
     isOpen = false
-    guard rename(temporaryPath, path) == 0 else {
-      let reason = String(cString: strerror(errno))
+    do {
+      try rename(temporaryPath, onto: path, displayName: displayName, durable: isDurable)
+    } catch {
       unlink(temporaryPath)
-      throw ToolError(.failure, "cannot write '\(displayName)': \(reason)")
+      throw error
     }
-    if isDurable { syncDirectory(of: path) }
   }
 
   /// Deletes the temporary file; the target is left as it was.
@@ -97,30 +97,4 @@ public final class AtomicFile {
     try file.writer.write(bytes)
     try file.commit()
   }
-}
-
-/// Splits a path into its directory (`.` when none) and its last component.
-func splitPath(_ path: String) -> (directory: String, base: String) {
-  guard let slash = path.lastIndex(of: "/") else { return (".", path) }
-  let directory = String(path[..<slash])
-  return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))
-}
-
-/// Fsyncs the directory that holds `path`, making a rename in it durable.
-func syncDirectory(of path: String) {
-  let fd = open(splitPath(path).directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-  if fd >= 0 {
-    fsync(fd)
-    close(fd)
-  }
-}
-
-/// Pushes a file's data to the disk.
-///
-/// - Throws: ``ToolError`` if the file cannot be opened or synced.
-public func syncFile(_ path: String) throws {
-  let fd = open(path, O_RDONLY | O_CLOEXEC)
-  guard fd >= 0 else { throw ToolError(.failure, "cannot sync '\(path)': \(String(cString: strerror(errno)))") }
-  defer { close(fd) }
-  guard fsync(fd) == 0 else { throw ToolError(.failure, "cannot sync '\(path)': \(String(cString: strerror(errno)))") }
 }

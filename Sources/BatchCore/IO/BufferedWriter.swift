@@ -82,11 +82,11 @@ public final class BufferedWriter {
   private func writeOut(_ bytes: UnsafeRawBufferPointer) throws {
     var offset = 0
     while offset < bytes.count {
-      let n = Glibc.write(fd, bytes.baseAddress! + offset, min(bytes.count - offset, Self.largestWrite))
+      let n = systemWrite(fd, bytes.baseAddress! + offset, min(bytes.count - offset, Self.largestWrite))
       if n < 0 {
         if errno == EINTR { continue }
         if errno == EPIPE { exit(141) }  // the reader went away: end quietly
-        throw ToolError(.failure, "cannot write '\(name)': \(String(cString: strerror(errno)))")
+        throw ToolError.system(.failure, "write", name)
       }
       offset += n
     }

@@ -41,7 +41,7 @@ final class MappedFile: @unchecked Sendable {
     let name = displayName ?? path
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else {
-      throw ToolError(.noInput, "cannot read '\(name)': \(String(cString: strerror(errno)))")
+      throw ToolError.system(.noInput, "read", name)
     }
     defer { close(fd) }
     var info = stat()

@@ -45,7 +45,7 @@ public struct SHA256 {
   /// - Throws: ``ToolError`` 66 if the file cannot be read.
   public static func hexDigest(ofFile path: String) throws -> String {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw ToolError.noInput("cannot read '\(path)': \(String(cString: strerror(errno)))") }
+    guard fd >= 0 else { throw ToolError.system(.noInput, "read", path) }
     defer { close(fd) }
     var hasher = SHA256()
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
@@ -54,7 +54,7 @@ public struct SHA256 {
       let n = read(fd, buffer.baseAddress!, buffer.count)
       if n < 0 {
         if errno == EINTR { continue }
-        throw ToolError(.failure, "cannot read '\(path)': \(String(cString: strerror(errno)))")
+        throw ToolError.system(.failure, "read", path)
       }
       if n == 0 { break }
       hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))

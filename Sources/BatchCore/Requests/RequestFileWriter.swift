@@ -60,10 +60,10 @@ struct RequestFileWriter {
     itemsName: String
   ) throws {
     guard length <= limits.bytes else {
-      throw ToolError.dataError("\(itemsName):\(itemLine): the request is \(length) bytes, over the \(limits.bytes)-byte file limit")
+      throw ToolError.dataError(itemsName, line: itemLine, "the request is \(length) bytes, over the \(limits.bytes)-byte file limit")
     }
     if embeddingInputs > limits.embeddingInputs {
-      throw ToolError.dataError("\(itemsName):\(itemLine): \(embeddingInputs) embedding inputs, over the limit of \(limits.embeddingInputs) per file")
+      throw ToolError.dataError(itemsName, line: itemLine, "\(embeddingInputs) embedding inputs, over the limit of \(limits.embeddingInputs) per file")
     }
     if current == nil || requests + 1 > limits.requests || bytes + length > limits.bytes
       || (endpoint == "/v1/embeddings" && inputs + embeddingInputs > limits.embeddingInputs)

@@ -196,7 +196,7 @@ final class MergeChunk: PipelineChunk {
         } catch let error as JSONSyntaxError {
           let context = contexts[m.context]
           let name = m.kind == .answer ? context.answersName : context.errorsName
-          throw ToolError.dataError("\(name):\(m.lineNumber): not valid JSON: \(error.reason)")
+          throw ToolError.dataError(name, line: m.lineNumber, "not valid JSON: \(error.reason)")
         }
       }
       guard answer == nil else { continue }
@@ -211,7 +211,7 @@ final class MergeChunk: PipelineChunk {
 
     let bytes = Self.bytes(item.bytes, arena)
     guard let end = objectEnd(bytes) else {
-      throw ToolError.dataError("\(format.itemsPath):\(item.lineNumber): not a JSON object; items changed since prepare")
+      throw ToolError.dataError(format.itemsPath, line: item.lineNumber, "not a JSON object; items changed since prepare")
     }
     output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[..<end.close]))
     if !end.isEmpty { output.append(UInt8(ascii: ",")) }

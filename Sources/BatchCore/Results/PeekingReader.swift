@@ -34,7 +34,7 @@ final class PeekingReader {
     do {
       return try ResultLine(line)
     } catch let error as JSONSyntaxError {
-      throw ToolError.dataError("\(reader.name):\(reader.lineNumber): not valid JSON: \(error.reason)")
+      throw ToolError.dataError(reader.name, line: reader.lineNumber, "not valid JSON: \(error.reason)")
     }
   }
 
@@ -48,7 +48,7 @@ final class PeekingReader {
       do {
         currentID = try ResultLine.customID(of: line)
       } catch let error as JSONSyntaxError {
-        throw ToolError.dataError("\(reader.name):\(reader.lineNumber): not valid JSON: \(error.reason)")
+        throw ToolError.dataError(reader.name, line: reader.lineNumber, "not valid JSON: \(error.reason)")
       }
     }
     guard let line = current, let range = currentID, sameID(line, range, id) else { return nil }

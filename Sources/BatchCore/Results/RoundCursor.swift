@@ -68,7 +68,7 @@ final class RoundCursor {
     while true {
       if let requests, let line = try requests.nextLine() {
         guard let range = try ResultLine.customID(of: line) else {
-          throw ToolError.dataError("\(requests.name):\(requests.lineNumber): no custom_id")
+          throw ToolError.dataError(requests.name, line: requests.lineNumber, "no custom_id")
         }
         if keepsLines { lastRequestLine = Array(line) }
         id.removeAll(keepingCapacity: true)

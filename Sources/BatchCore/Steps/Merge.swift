@@ -68,7 +68,7 @@ public func mergeRun(_ options: MergeOptions) throws -> MergeReport {
     }
     chunk.beginItem(item, lineNumber: items.lineNumber, inPlace: itemsInPlace)
     guard try first.nextRequestID(into: &id) else {
-      throw ToolError.dataError("\(run.itemsPath):\(items.lineNumber): more items than requests; run batch-prepare again")
+      throw ToolError.dataError(run.itemsPath, line: items.lineNumber, "more items than requests; run batch-prepare again")
     }
     for cursor in rounds { try cursor.match(id, into: chunk) }
     chunk.endItem()

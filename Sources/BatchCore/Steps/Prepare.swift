@@ -68,7 +68,7 @@ public func prepareRun(_ options: PrepareOptions) throws {
       try itemsCopy.writer.write([0x0A])
     }
     if reader.lineNumber == 1 && item.starts(with: [0xEF, 0xBB, 0xBF]) {
-      throw ToolError.dataError("\(itemsName):1: byte-order mark at the start of the file (save it as UTF-8 without BOM)")
+      throw ToolError.dataError(itemsName, line: 1, "byte-order mark at the start of the file (save it as UTF-8 without BOM)")
     }
     chunk.add(item, lineNumber: reader.lineNumber)
     return true
@@ -77,7 +77,7 @@ public func prepareRun(_ options: PrepareOptions) throws {
   try runOrderedPipeline(work: { (chunk: PrepareChunk) in chunk.render(compiled) }, read: readItem) { chunk in
     count += try chunk.write(to: &writer, duplicates: &duplicates, itemsName: itemsName)
     if let (number, error) = chunk.failure {
-      if let error = error as? ItemError { throw ToolError.dataError("\(itemsName):\(number): \(error.message)") }
+      if let error = error as? ItemError { throw ToolError.dataError(itemsName, line: number, error.message) }
       throw error
     }
     if let error = chunk.stopError { throw error }
@@ -85,7 +85,7 @@ public func prepareRun(_ options: PrepareOptions) throws {
   guard count > 0 else { throw ToolError.dataError("\(itemsName): no items (the file is empty)") }
   if var finder = duplicates, let (first, second) = try finder.firstDuplicate(template: template, itemsPath: fromStdin ? nil : itemsPath, copy: itemsCopy) {
     let id = String(decoding: first.id, as: UTF8.self)
-    throw ToolError.dataError("\(itemsName):\(second): duplicate custom_id '\(id)' (first on line \(first.line))")
+    throw ToolError.dataError(itemsName, line: second, "duplicate custom_id '\(id)' (first on line \(first.line))")
   }
   try writer.finish()
 

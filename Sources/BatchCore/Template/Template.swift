@@ -81,7 +81,7 @@ public struct Template: Sendable {
       }
     } catch let error as JSONSyntaxError {
       let line = bytes.prefix(error.offset).filter { $0 == 0x0A }.count + 1
-      throw ToolError.dataError("\(name):\(line): not valid JSON: \(error.reason)")
+      throw ToolError.dataError(name, line: line, "not valid JSON: \(error.reason)")
     }
     func bad(_ message: String) -> ToolError { .dataError("\(name): \(message)") }
 
