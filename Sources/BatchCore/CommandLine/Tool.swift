@@ -64,10 +64,8 @@ public enum Tool {
     #if canImport(Glibc)
       // One malloc arena for the whole process. glibc gives each thread
       // that allocates its own arena, and FoundationNetworking moves every
-      // chunk of a transfer across dispatch threads: a 200 MB upload peaked
-      // at 48.6 MiB with the default and 40.6 MiB with one arena, three at
-      // once at 52.5 and 42.7 MiB, with no loss of speed here or in the
-      // local steps (their buffers are allocated once). Swift's Glibc
+      // chunk of a transfer across dispatch threads, which raised the peak
+      // memory of uploads with no gain in speed (docs/PERFORMANCE.md). Swift's Glibc
       // module leaves out malloc.h, hence the lookup; M_ARENA_MAX is -8.
       // A MALLOC_ARENA_MAX the user set wins.
       typealias MallOpt = @convention(c) (Int32, Int32) -> Int32

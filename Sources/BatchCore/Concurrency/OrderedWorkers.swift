@@ -15,9 +15,8 @@ import Foundation
 /// While the caller waits for the oldest job, it runs queued jobs itself.
 /// Where the caller has work of its own between jobs (reading, writing),
 /// the steps start one worker fewer than there are cores: with a worker per
-/// core, the caller competed with two workers for two cores, got two thirds
-/// of one, and set the pace of the whole step (prepare took 0.95 s instead
-/// of 0.78 s, merge 1.7 s instead of 1.5 s).
+/// core, the caller competed with two workers for two cores and set the
+/// pace of the whole step (measured in docs/PERFORMANCE.md).
 ///
 /// Jobs are objects the caller reuses: ``submit(_:)`` takes one,
 /// ``takeOldest()`` gives the oldest back once it is done. Call ``stop()``

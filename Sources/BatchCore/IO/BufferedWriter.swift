@@ -73,10 +73,9 @@ public final class BufferedWriter {
   }
 
   /// The most bytes handed to one `write(2)`. For a larger write the kernel
-  /// caches the file in larger pieces of memory (2 MiB for 8 MiB writes);
-  /// on the VM the steps were measured on, finding those made writing
-  /// 789 MB take from 0.3 s to 2.3 s of system time, against a steady
-  /// 0.2-0.3 s in writes of up to a megabyte.
+  /// caches the file in larger pieces of memory, and finding those made the
+  /// system time of writing erratic and up to ten times longer
+  /// (docs/PERFORMANCE.md).
   static let largestWrite = 1 << 20
 
   private func writeOut(_ bytes: UnsafeRawBufferPointer) throws {

@@ -9,9 +9,8 @@ import Darwin
 /// The local steps read every large file whole, some several times (sort
 /// reads a result file once to find each line's place and once per output
 /// window). Through `read(2)` each pass copies the file out of the page
-/// cache; mapped, the page cache's own pages are read in place. On the
-/// 2-core VM the steps are measured on, scanning 789 MB of result lines took
-/// 0.45 s of system time with `read(2)` and 0.10 s mapped.
+/// cache; mapped, the page cache's own pages are read in place, at a
+/// fraction of the system time (docs/PERFORMANCE.md).
 ///
 /// Mapped pages count toward the resident set size, so the reader gives
 /// back (`MADV_DONTNEED`) the pages behind it as it goes: its memory stays
