@@ -1,3 +1,7 @@
+// API/: the Files and Batches API over HTTP: configuration and providers,
+// the client and its transport, HTTP retries, the models of what the server
+// sends, and RemoteRun, a run opened by a tool that calls the API.
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

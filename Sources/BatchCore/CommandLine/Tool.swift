@@ -1,3 +1,6 @@
+// CommandLine/: the front end every tool shares: arguments, exit statuses
+// and the one-line error, notes on standard error.
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,3 +1,6 @@
+// Concurrency/: the threads of the local steps: the ordered pipeline that
+// prepare and merge run their chunks through, and what it is built on.
+
 import Foundation
 
 /// How many threads the local steps use for their CPU-bound work.

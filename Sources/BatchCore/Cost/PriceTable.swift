@@ -1,3 +1,6 @@
+// Cost/: prices, estimates and tallies of tokens and dollars, and the
+// Counter line merge prints.
+
 import Foundation
 
 /// Batch prices per million tokens for one model, in USD.

@@ -1,3 +1,6 @@
+// IDs/: custom_ids by the million: a seeded byte hash, the table sort
+// places result lines with, and prepare's duplicate check.
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,3 +1,7 @@
+// IO/: bytes in and out of files: line readers (read(2) or mapped),
+// the buffered writer, files written whole (AtomicFile, the durable rename),
+// scratch files, SHA-256, and the errors system calls turn into.
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,8 +1,9 @@
-import Foundation
+// Ledger/: the run's record, status.json: its schema, what a request
+// file's entry says about where it stands, the one function that copies a
+// batch into it, and the run directory that reads and writes it under a
+// lock, whole or not at all.
 
-// The ledger: the run's record on disk, `status.json`, its schema, and
-// the one place that reads and writes it (``RunDirectory``). Every step
-// records what it did here, under a lock, whole or not at all.
+import Foundation
 
 /// The run's ledger, `status.json`: what was prepared, uploaded, created,
 /// finished, downloaded and deleted.

@@ -1,3 +1,6 @@
+// Requests/: request files: prepare's chunks of rendered lines, the
+// writer that cuts them into in/batch_NNN.jsonl at the file limits.
+
 import Foundation
 
 /// Writes request lines into numbered files, starting a new file at each limit.

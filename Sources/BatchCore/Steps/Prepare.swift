@@ -1,3 +1,6 @@
+// Steps/: one file per step (prepare, upload, create, wait, download,
+// sort, merge, cleanup, retry, status), each the function its tool calls.
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,3 +1,6 @@
+// Template/: prompt.json compiled into literal bytes and placeholders,
+// and rendered into one request line per item.
+
 import Foundation
 
 /// The request template of a run, `prompt.json`, compiled for fast rendering.
