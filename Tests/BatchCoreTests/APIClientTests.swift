@@ -112,13 +112,6 @@ struct ClientHarness {
   }
 }
 
-/// A fresh temporary directory, removed by the caller.
-func makeTemporaryDirectory() throws -> String {
-  let path = NSTemporaryDirectory() + "api-tests-" + UUID().uuidString
-  try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-  return path
-}
-
 let batchJSON = """
   {"id":"batch_abc","object":"batch","endpoint":"/v1/chat/completions","errors":null,\
   "input_file_id":"file-in","completion_window":"24h","status":"validating","output_file_id":null,\

@@ -62,11 +62,6 @@ private func keys(of value: Any, skipping: Set<String>, into out: inout [String]
   }
 }
 
-private func inode(_ path: String) -> UInt64 {
-  var info = stat()
-  return stat(path, &info) == 0 ? UInt64(info.st_ino) : 0
-}
-
 @Suite struct LedgerTests {
   @Test func everyFieldRoundTrips() throws {
     let scratch = try ScratchDirectory("ledger")
