@@ -236,7 +236,7 @@ import Testing
   }
 
   @Test func jitterIsDrawnFromZeroToTheCeiling() {
-    let ranges = LockedBox<[ClosedRange<Double>]>([])
+    let ranges = Guarded<[ClosedRange<Double>]>([])
     let policy = HTTPRetryPolicy(random: { range in ranges.mutate { $0.append(range) }; return range.lowerBound })
     #expect(policy.delay(afterAttempt: 3, retryAfter: nil, elapsed: 0) == 0)
     #expect(ranges.value == [0...2])
