@@ -15,9 +15,4 @@ extension ToolError {
   static func system(_ status: ExitStatus, _ verb: String, _ path: String, errno code: Int32 = errno) -> ToolError {
     ToolError(status, "cannot \(verb) '\(path)': \(systemReason(code))")
   }
-
-  /// A bad line of a data file: `<file>:<line>: <what is wrong>` (65).
-  static func dataError(_ file: String, line: Int, _ what: String) -> ToolError {
-    ToolError(.dataError, "\(file):\(line): \(what)")
-  }
 }
