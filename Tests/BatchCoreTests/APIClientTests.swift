@@ -5,18 +5,6 @@ import Testing
 
 // MARK: - Test support shared by the API*Tests files
 
-/// A value behind a lock, for recording from `@Sendable` closures.
-final class LockedBox<Value>: @unchecked Sendable {
-  private let lock = NSLock()
-  private var stored: Value
-
-  init(_ value: Value) { stored = value }
-
-  var value: Value { lock.withLock { stored } }
-
-  func mutate<R>(_ body: (inout Value) -> R) -> R { lock.withLock { body(&stored) } }
-}
-
 /// A transport that answers from a script and records what it was asked.
 final class FakeTransport: HTTPTransport, @unchecked Sendable {
   /// One scripted answer.
@@ -43,10 +31,10 @@ final class FakeTransport: HTTPTransport, @unchecked Sendable {
     }
   }
 
-  private let state: LockedBox<(replies: [Reply], requests: [HTTPRequest], uploads: [Data])>
+  private let state: Guarded<(replies: [Reply], requests: [HTTPRequest], uploads: [Data])>
 
   init(_ replies: [Reply]) {
-    state = LockedBox((replies, [], []))
+    state = Guarded((replies, [], []))
   }
 
   /// Every request, in order.
@@ -90,8 +78,8 @@ final class FakeTransport: HTTPTransport, @unchecked Sendable {
 struct ClientHarness {
   let transport: FakeTransport
   let client: OpenAIClient
-  let sleeps = LockedBox<[Double]>([])
-  let log = LockedBox<[String]>([])
+  let sleeps = Guarded<[Double]>([])
+  let log = Guarded<[String]>([])
 
   static let key = "sk-test-0123456789abcdefghijklmnop"
 
@@ -102,7 +90,7 @@ struct ClientHarness {
     let configuration = try APIConfiguration.fromEnvironment(environment)
     let sleeps = self.sleeps
     let log = self.log
-    let policy = RetryPolicy(
+    let policy = HTTPRetryPolicy(
       maxAttempts: maxAttempts,
       sleep: { seconds in sleeps.mutate { $0.append(seconds) } },
       random: { $0.upperBound })
@@ -110,13 +98,6 @@ struct ClientHarness {
       configuration: configuration, transport: transport, retryPolicy: policy,
       logger: { line in log.mutate { $0.append(line) } })
   }
-}
-
-/// A fresh temporary directory, removed by the caller.
-func makeTemporaryDirectory() throws -> String {
-  let path = NSTemporaryDirectory() + "api-tests-" + UUID().uuidString
-  try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-  return path
 }
 
 let batchJSON = """

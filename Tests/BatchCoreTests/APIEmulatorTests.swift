@@ -41,14 +41,14 @@ struct APIEmulatorTests {
     #expect(response.status == 200, "\(String(decoding: response.body, as: UTF8.self))")
   }
 
-  private func client(_ env: [String: String], log: LockedBox<[String]>) throws -> OpenAIClient {
+  private func client(_ env: [String: String], log: Guarded<[String]>) throws -> OpenAIClient {
     OpenAIClient(
       configuration: try APIConfiguration.fromEnvironment(env.merging(["BATCHLINE_HTTP_TIMEOUT": "10"]) { a, _ in a }),
-      retryPolicy: RetryPolicy(sleep: { _ in }), logger: { line in log.mutate { $0.append(line) } })
+      retryPolicy: HTTPRetryPolicy(sleep: { _ in }), logger: { line in log.mutate { $0.append(line) } })
   }
 
   /// Uploads, creates, waits, downloads and deletes, through faults.
-  private func runLifecycle(_ api: OpenAIClient, server: LocalServer, log: LockedBox<[String]>) async throws {
+  private func runLifecycle(_ api: OpenAIClient, server: LocalServer, log: Guarded<[String]>) async throws {
     let directory = try makeTemporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let source = directory + "/batch_001.jsonl"
@@ -114,7 +114,7 @@ struct APIEmulatorTests {
   @Test func theWholeLifeOfABatchOnOpenAI() async throws {
     let server = try startEmulator()
     defer { server.stop() }
-    let log = LockedBox<[String]>([])
+    let log = Guarded<[String]>([])
     let api = try client(
       ["OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": "http://127.0.0.1:\(server.port)/v1"], log: log)
     try await runLifecycle(api, server: server, log: log)
@@ -123,7 +123,7 @@ struct APIEmulatorTests {
   @Test func theWholeLifeOfABatchOnAzure() async throws {
     let server = try startEmulator(["--provider", "azure"])
     defer { server.stop() }
-    let log = LockedBox<[String]>([])
+    let log = Guarded<[String]>([])
     let api = try client(
       ["AZURE_OPENAI_ENDPOINT": "http://127.0.0.1:\(server.port)", "AZURE_OPENAI_API_KEY": "azure-test-key"],
       log: log)
@@ -136,7 +136,7 @@ struct APIEmulatorTests {
     defer { server.stop() }
     let key = "sk-refused-0123456789abcdef"
     let api = try client(
-      ["OPENAI_API_KEY": key, "OPENAI_BASE_URL": "http://127.0.0.1:\(server.port)/v1"], log: LockedBox([]))
+      ["OPENAI_API_KEY": key, "OPENAI_BASE_URL": "http://127.0.0.1:\(server.port)/v1"], log: Guarded([]))
     do {
       _ = try await api.listBatches()
       Issue.record("no error")

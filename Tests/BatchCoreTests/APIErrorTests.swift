@@ -230,20 +230,20 @@ import Testing
 
 @Suite struct APIRetryPolicyTests {
   @Test func backoffDoublesUpToTheCap() {
-    let policy = RetryPolicy(maxAttempts: 20, maxTotalTime: 10_000, random: { $0.upperBound })
+    let policy = HTTPRetryPolicy(maxAttempts: 20, maxTotalTime: 10_000, random: { $0.upperBound })
     let waits = (1...9).map { policy.delay(afterAttempt: $0, retryAfter: nil, elapsed: 0) }
     #expect(waits == [0.5, 1, 2, 4, 8, 16, 30, 30, 30])
   }
 
   @Test func jitterIsDrawnFromZeroToTheCeiling() {
-    let ranges = LockedBox<[ClosedRange<Double>]>([])
-    let policy = RetryPolicy(random: { range in ranges.mutate { $0.append(range) }; return range.lowerBound })
+    let ranges = Guarded<[ClosedRange<Double>]>([])
+    let policy = HTTPRetryPolicy(random: { range in ranges.mutate { $0.append(range) }; return range.lowerBound })
     #expect(policy.delay(afterAttempt: 3, retryAfter: nil, elapsed: 0) == 0)
     #expect(ranges.value == [0...2])
   }
 
   @Test func attemptsAndTimeAreBounded() {
-    let policy = RetryPolicy(maxAttempts: 3, maxTotalTime: 10, random: { $0.upperBound })
+    let policy = HTTPRetryPolicy(maxAttempts: 3, maxTotalTime: 10, random: { $0.upperBound })
     #expect(policy.delay(afterAttempt: 2, retryAfter: nil, elapsed: 0) == 1)
     #expect(policy.delay(afterAttempt: 3, retryAfter: nil, elapsed: 0) == nil)
     #expect(policy.delay(afterAttempt: 1, retryAfter: 5, elapsed: 4) == 5)
@@ -253,7 +253,7 @@ import Testing
   @Test func retryAfterIsReadInEveryForm() {
     let now = Date(timeIntervalSince1970: 1_700_000_000)
     func wait(_ headers: [String: String]) -> Double? {
-      RetryPolicy.retryAfter(in: HTTPResponseHead(status: 429, headers: headers), now: now)
+      HTTPRetryPolicy.retryAfter(in: HTTPResponseHead(status: 429, headers: headers), now: now)
     }
     #expect(wait([:]) == nil)
     #expect(wait(["Retry-After": "7"]) == 7)
@@ -266,21 +266,21 @@ import Testing
   }
 
   @Test func theEnvironmentCanSpeedRetriesUp() throws {
-    let policy = try RetryPolicy.fromEnvironment(["BATCHLINE_RETRY_BASE": "0.01", "BATCHLINE_MAX_ATTEMPTS": "3"])
+    let policy = try HTTPRetryPolicy.fromEnvironment(["BATCHLINE_RETRY_BASE": "0.01", "BATCHLINE_MAX_ATTEMPTS": "3"])
     #expect(policy.baseDelay == 0.01)
     #expect(policy.maxAttempts == 3)
-    let defaults = try RetryPolicy.fromEnvironment([:])
+    let defaults = try HTTPRetryPolicy.fromEnvironment([:])
     #expect(defaults.baseDelay == 0.5 && defaults.maxDelay == 30 && defaults.maxAttempts == 6 && defaults.maxTotalTime == 300)
-    #expect(throws: ToolError.self) { try RetryPolicy.fromEnvironment(["BATCHLINE_RETRY_BASE": "fast"]) }
-    #expect(throws: ToolError.self) { try RetryPolicy.fromEnvironment(["BATCHLINE_MAX_ATTEMPTS": "0"]) }
+    #expect(throws: ToolError.self) { try HTTPRetryPolicy.fromEnvironment(["BATCHLINE_RETRY_BASE": "fast"]) }
+    #expect(throws: ToolError.self) { try HTTPRetryPolicy.fromEnvironment(["BATCHLINE_MAX_ATTEMPTS": "0"]) }
   }
 
   @Test func waitsAreFormattedForPeople() {
-    #expect(RetryPolicy.format(0) == "0s")
-    #expect(RetryPolicy.format(0.5) == "0.5s")
-    #expect(RetryPolicy.format(2) == "2s")
-    #expect(RetryPolicy.format(2.04) == "2s")
-    #expect(RetryPolicy.format(3.26) == "3.3s")
-    #expect(RetryPolicy.format(12.6) == "13s")
+    #expect(HTTPRetryPolicy.format(0) == "0s")
+    #expect(HTTPRetryPolicy.format(0.5) == "0.5s")
+    #expect(HTTPRetryPolicy.format(2) == "2s")
+    #expect(HTTPRetryPolicy.format(2.04) == "2s")
+    #expect(HTTPRetryPolicy.format(3.26) == "3.3s")
+    #expect(HTTPRetryPolicy.format(12.6) == "13s")
   }
 }

@@ -218,7 +218,7 @@ struct APIURLSessionTransportTests {
     ]
     return OpenAIClient(
       configuration: try APIConfiguration.fromEnvironment(env), transport: URLSessionTransport.shared,
-      retryPolicy: RetryPolicy(maxAttempts: maxAttempts, sleep: { _ in }), logger: { _ in })
+      retryPolicy: HTTPRetryPolicy(maxAttempts: maxAttempts, sleep: { _ in }), logger: { _ in })
   }
 
   @Test func anUploadGoesOutWithOneContentLengthAndTheExactBody() async throws {

@@ -24,8 +24,8 @@ private func fullLedger() -> Ledger {
     round: 2, model: "gpt-4o-mini", estimatedInputTokens: 120, maxOutputTokens: 50)
   file.createStartedAt = 1_760_000_020
   file.batchId = "batch_1"
-  file.previousBatches = [PreviousBatch(batchId: "batch_0", status: "failed", reason: "token_limit_exceeded")]
-  file.status = "completed"
+  file.previousBatches = [PreviousBatch(batchId: "batch_0", status: .failed, reason: "token_limit_exceeded")]
+  file.status = .completed
   file.requestCounts = Counts(total: 2, completed: 1, failed: 1)
   file.errors = [BatchErrorRecord(code: "invalid_json_line", message: "bad line", param: "body", line: 2)]
   file.usage = UsageRecord(inputTokens: 100, cachedTokens: 20, outputTokens: 30, reasoningTokens: 5)
@@ -62,11 +62,6 @@ private func keys(of value: Any, skipping: Set<String>, into out: inout [String]
   }
 }
 
-private func inode(_ path: String) -> UInt64 {
-  var info = stat()
-  return stat(path, &info) == 0 ? UInt64(info.st_ino) : 0
-}
-
 @Suite struct LedgerTests {
   @Test func everyFieldRoundTrips() throws {
     let scratch = try ScratchDirectory("ledger")
@@ -100,6 +95,29 @@ private func inode(_ path: String) -> UInt64 {
     for name in ["\"input_filename\"", "\"batch_id\"", "\"status\"", "\"errors\"", "\"output_filenames\""] {
       #expect(text.contains(name))
     }
+  }
+
+  /// A batch's status is typed in memory and stays the API's string on disk,
+  /// so status.json files written before the type still load.
+  @Test func statusIsStoredAsTheAPIString() throws {
+    let scratch = try ScratchDirectory("ledger")
+    let run = try scratch.makeRun()
+    var ledger = fullLedger()
+    ledger.files[0].status = .inProgress
+    ledger.files[0].timings = nil  // its `in_progress` key would be rewritten below
+    ledger.files[0].previousBatches = [PreviousBatch(batchId: "batch_0", status: .cancelled, reason: nil)]
+    try run.replaceLedger(ledger)
+    let value = try JSONSerialization.jsonObject(with: Data(readBytes(run.ledgerPath))) as? [String: Any]
+    let file = (value?["files"] as? [[String: Any]])?.first
+    #expect(file?["status"] as? String == "in_progress")
+    #expect((file?["previous_batches"] as? [[String: Any]])?.first?["status"] as? String == "cancelled")
+
+    let text = readText(run.ledgerPath).replacingOccurrences(of: "in_progress", with: "expired")
+    try text.write(toFile: run.ledgerPath, atomically: true, encoding: .utf8)
+    let loaded = try run.loadLedger()
+    #expect(loaded.files[0].status == .expired)
+    #expect(loaded.files[0].isTerminal)
+    #expect(loaded.files[0].previousBatches?.first?.status == .cancelled)
   }
 
   /// Token limits are keyed by model name, and a model name is data: it must
@@ -249,15 +267,15 @@ private func inode(_ path: String) -> UInt64 {
     file.createStartedAt = 2
     #expect(file.isInFlight)  // a create whose outcome is unknown
     file.batchId = "batch_1"
-    file.status = "in_progress"
+    file.status = .inProgress
     #expect(file.isInFlight && !file.isTerminal)
-    for status in ["completed", "failed", "expired", "cancelled"] {
+    for status: Batch.Status in [.completed, .failed, .expired, .cancelled] {
       file.status = status
       #expect(file.isTerminal && !file.isInFlight)
     }
-    file.status = "cancelling"
+    file.status = .cancelling
     #expect(!file.isTerminal)
-    file.status = "completed"
+    file.status = .completed
     #expect(!file.isDownloaded)  // no result ids recorded yet
     file.outputFilenames = OutputFiles(ok: ResultFile(remote: "file-o"), failed: ResultFile(remote: nil))
     #expect(!file.isDownloaded)

@@ -8,14 +8,6 @@ import Testing
 
 @testable import BatchCore
 
-/// A fresh directory, removed with everything in it after `body`.
-private func withTemporaryDirectory<R>(_ body: (String) throws -> R) throws -> R {
-  let path = NSTemporaryDirectory() + "LineReaderTests." + UUID().uuidString
-  try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
-  defer { try? FileManager.default.removeItem(atPath: path) }
-  return try body(path)
-}
-
 /// A line as read, with where the reader stood just after it.
 private struct ReadLine: Equatable {
   var bytes: [UInt8]

@@ -347,7 +347,7 @@ private func items(_ n: Int, id: (Int) -> String = { "i\($0)" }) -> String {
         case "batch":
           file.inputFilename.remote = "file-1"
           file.batchId = "batch_1"
-          file.status = "in_progress"
+          file.status = .inProgress
         case "upload intent":
           file.inputFilename.uploadStartedAt = 1
         case "create intent":
@@ -356,7 +356,7 @@ private func items(_ n: Int, id: (Int) -> String = { "i\($0)" }) -> String {
         default:
           file.inputFilename.remote = "file-1"
           file.batchId = "batch_1"
-          file.status = "completed"
+          file.status = .completed
           file.outputFilenames = OutputFiles(ok: ResultFile(remote: "file-out"), failed: ResultFile(remote: nil))
         }
         ledger.files[0] = file
@@ -386,7 +386,7 @@ private func items(_ n: Int, id: (Int) -> String = { "i\($0)" }) -> String {
       for n in ledger.files.indices {
         ledger.files[n].inputFilename.remote = "file-\(n)"
         ledger.files[n].batchId = "batch_\(n)"
-        ledger.files[n].status = "completed"
+        ledger.files[n].status = .completed
         var ok = ResultFile(remote: "file-out\(n)")
         ok.local = "batch_00\(n + 1).jsonl"
         ledger.files[n].outputFilenames = OutputFiles(ok: ok, failed: ResultFile(remote: nil))

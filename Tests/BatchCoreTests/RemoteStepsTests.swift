@@ -231,7 +231,7 @@ private func eventually(_ condition: () -> Bool) async throws -> Bool {
       #expect(file.inputFilename.sha256?.count == 64)
       let batch = try #require(remote.api.batch(file.batchId ?? ""))
       #expect(batch.inputFileID == file.inputFilename.remote)
-      #expect(file.status == "in_progress")
+      #expect(file.status == .inProgress)
     }
     // A rerun makes no second batch.
     try await remote.create()
@@ -279,7 +279,7 @@ private func eventually(_ condition: () -> Bool) async throws -> Bool {
     try await remote.create()
     #expect(remote.api.calls("POST /batches").isEmpty)
     #expect(try remote.ledger.files[0].batchId == batch)
-    #expect(try remote.ledger.files[0].status == "in_progress")
+    #expect(try remote.ledger.files[0].status == .inProgress)
   }
 
   @Test func aCreateIntentWithNoBatchOnTheServerCreatesOnce() async throws {
@@ -317,14 +317,14 @@ private func eventually(_ condition: () -> Bool) async throws -> Bool {
     let refused = ledger.files[1]
     let previous = try #require(refused.previousBatches?.first)
     #expect(refused.previousBatches?.count == 1)
-    #expect(previous.status == "failed")
+    #expect(previous.status == .failed)
     #expect(previous.reason == "token_limit_exceeded")
     #expect(refused.batchId != nil && refused.batchId != previous.batchId)
     #expect(refused.errors == nil)
     #expect(remote.api.calls("POST /batches").count == 3)
     // The refused file went in again only after the first batch had finished.
     #expect(statuses.value.last == ["completed", "failed"])
-    #expect(ledger.files[0].status == "completed")
+    #expect(ledger.files[0].status == .completed)
     // POLL (0.01 s here) caps every pause between polls.
     #expect(elapsed < 0.9)
   }
@@ -355,7 +355,7 @@ private func eventually(_ condition: () -> Bool) async throws -> Bool {
     ledger = try remote.ledger
     #expect(api.calls("POST /batches").count == 3)
     #expect(ledger.files.allSatisfy { $0.batchId != nil })
-    #expect(ledger.files[0].status == "completed")
+    #expect(ledger.files[0].status == .completed)
   }
 
   @Test func theLimitInARefusal() {
@@ -383,7 +383,7 @@ private func eventually(_ condition: () -> Bool) async throws -> Bool {
     let ledger = try remote.ledger
     let first = ledger.files[0]
     let batch = try #require(remote.api.batch(first.batchId!))
-    #expect(first.status == "completed")
+    #expect(first.status == .completed)
     #expect(first.requestCounts == Counts(total: 2, completed: 1, failed: 1))
     #expect(first.outputFilenames?.ok.remote == batch.outputFileID)
     #expect(first.outputFilenames?.failed.remote == batch.errorFileID)
@@ -406,7 +406,7 @@ private func eventually(_ condition: () -> Bool) async throws -> Bool {
     remote.api.complete(try remote.ledger.files[0].batchId!)
     let one = await asyncToolError { try await remote.wait(once: true) }
     #expect(one?.message == "1 batch is still running; run again later")
-    #expect(try remote.ledger.files[0].status == "completed")
+    #expect(try remote.ledger.files[0].status == .completed)
 
     remote.api.complete(try remote.ledger.files[1].batchId!)
     try await remote.wait(once: true)
@@ -531,7 +531,7 @@ private func eventually(_ condition: () -> Bool) async throws -> Bool {
     // batch_002 is uploaded and waits for capacity (as after a token-limit
     // refusal, or a create killed before it), so it has no batch now.
     try remote.run.updateLedger { ledger in
-      ledger.files[1].previousBatches = [PreviousBatch(batchId: "batch_old", status: "failed", reason: "token_limit_exceeded")]
+      ledger.files[1].previousBatches = [PreviousBatch(batchId: "batch_old", status: .failed, reason: "token_limit_exceeded")]
     }
     let waiting = try remote.ledger.files[1].inputFilename.remote!
     try await remote.cleanup()
@@ -585,7 +585,7 @@ private func eventually(_ condition: () -> Bool) async throws -> Bool {
     #expect(try RemoteRun.openUnlessSettled(remote.run, client: remote.client) == nil)
 
     var refused = try remote.ledger.files[0]
-    refused.status = "failed"
+    refused.status = .failed
     refused.errors = [BatchErrorRecord(code: "token_limit_exceeded", message: "Enqueued token limit reached", param: nil, line: nil)]
     #expect(!refused.isSettled)
     refused.errors = [BatchErrorRecord(code: "invalid_request", message: "bad line", param: nil, line: 1)]

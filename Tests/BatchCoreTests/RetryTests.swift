@@ -20,7 +20,7 @@ private func roundOne() throws -> HandRun {
           httpErrorLine("4", status: 400, code: "invalid_value", message: "bad request"),
           lineErrorLine("5", code: "batch_expired", message: "expired"),
         ]),
-      HandFile(local: "batch_002.jsonl", ids: ["7", "8"], status: "expired", ok: [chatLine("7", #""seven""#)]),
+      HandFile(local: "batch_002.jsonl", ids: ["7", "8"], status: .expired, ok: [chatLine("7", #""seven""#)]),
     ])
 }
 
@@ -35,7 +35,7 @@ private func answer(
     let n = ledger.files.firstIndex { $0.inputFilename.local == local }!
     ledger.files[n].inputFilename.remote = "file-in-\(stem)"
     ledger.files[n].batchId = "batch_\(stem)"
-    ledger.files[n].status = "completed"
+    ledger.files[n].status = .completed
     var okFile = ResultFile(remote: "file-out-\(stem)")
     okFile.local = stem + ".jsonl"
     var failedFile = ResultFile(remote: failed.isEmpty ? nil : "file-err-\(stem)")

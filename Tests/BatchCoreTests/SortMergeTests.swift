@@ -8,117 +8,6 @@ import Testing
 
 @testable import BatchCore
 
-// MARK: - Runs built by hand
-
-/// One request file of a hand-made run, with its results.
-struct HandFile {
-  var local: String
-  var round = 1
-  var ids: [String]
-  var status = "completed"
-  /// The lines of `out/<stem>.jsonl`; nil when the batch has no output file.
-  var ok: [String]?
-  /// The lines of `out/<stem>_error.jsonl`; nil when the batch has no error file.
-  var failed: [String]?
-  var errors: [BatchErrorRecord]?
-  var sorted = true
-  var model = "gpt-4o-mini"
-
-  var stem: String { String(local.dropLast(".jsonl".count)) }
-}
-
-/// The request line prepare would write for `id` (the body does not matter here).
-func requestLine(_ id: String, endpoint: String = "/v1/chat/completions") -> String {
-  #"{"custom_id":"\#(jsonEscaped(id))","method":"POST","url":"\#(endpoint)","body":{"model":"gpt-4o-mini","messages":[]}}"#
-}
-
-/// A run made by hand: items, request files, result files and the ledger.
-struct HandRun {
-  let scratch: ScratchDirectory
-  let run: RunDirectory
-
-  init(
-    items: [String], files: [HandFile], endpoint: String = "/v1/chat/completions", outputField: String = "llm"
-  ) throws {
-    scratch = try ScratchDirectory("handrun")
-    run = try scratch.makeRun()
-    let itemsText = items.map { $0 + "\n" }.joined()
-    try writeText(itemsText, to: run.itemsPath)
-    var records: [RequestFileRecord] = []
-    for file in files {
-      let requests = file.ids.map { requestLine($0, endpoint: endpoint) + "\n" }.joined()
-      try writeText(requests, to: run.requestPath(file.local))
-      var record = RequestFileRecord(
-        inputFilename: InputFile(
-          local: file.local, requests: file.ids.count, bytes: requests.utf8.count, sha256: nil, uploadStartedAt: 1,
-          remote: "file-in-\(file.stem)"),
-        round: file.round, model: file.model, estimatedInputTokens: 10 * file.ids.count, maxOutputTokens: 50)
-      record.batchId = "batch_\(file.stem)"
-      record.status = file.status
-      record.errors = file.errors
-      var ok = ResultFile(remote: file.ok == nil ? nil : "file-out-\(file.stem)")
-      var failed = ResultFile(remote: file.failed == nil ? nil : "file-err-\(file.stem)")
-      if let lines = file.ok {
-        ok.local = file.stem + ".jsonl"
-        try writeText(lines.map { $0 + "\n" }.joined(), to: run.resultPath(ok.local!))
-      }
-      if let lines = file.failed {
-        failed.local = file.stem + "_error.jsonl"
-        try writeText(lines.map { $0 + "\n" }.joined(), to: run.resultPath(failed.local!))
-      }
-      record.requestCounts = Counts(
-        total: file.ids.count, completed: file.ok?.count ?? 0, failed: file.failed?.count ?? 0)
-      record.outputFilenames = OutputFiles(ok: ok, failed: failed)
-      record.sorted = file.sorted ? true : nil
-      records.append(record)
-    }
-    let ledger = Ledger(
-      runId: "run-0123456789abcdef", createdAt: 1_760_000_000, endpoint: endpoint, outputField: outputField,
-      items: ItemsRecord(path: "items.jsonl", count: items.count, bytes: itemsText.utf8.count), files: records)
-    try run.replaceLedger(ledger)
-  }
-
-  func merge() throws -> (report: MergeReport, lines: [String]) {
-    let report = try mergeRun(MergeOptions(run: run))
-    return (report, readLines(of: run.classifiedPath))
-  }
-
-  func out(_ name: String) -> [String] { readLines(of: run.resultPath(name)) }
-}
-
-// MARK: - Result lines
-
-private func usageJSON(_ input: Int, _ output: Int, cached: Int = 0, reasoning: Int = 0) -> String {
-  #"{"prompt_tokens":\#(input),"completion_tokens":\#(output),"total_tokens":\#(input + output),"prompt_tokens_details":{"cached_tokens":\#(cached),"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":\#(reasoning),"audio_tokens":0}}"#
-}
-
-/// A successful line with `body`.
-func okLine(_ id: String, body: String) -> String {
-  #"{"id":"batch_req_\#(id)","custom_id":"\#(jsonEscaped(id))","response":{"status_code":200,"request_id":"req_1","body":\#(body)},"error":null}"#
-}
-
-/// A chat answer whose message content is the JSON text `content`.
-func chatLine(
-  _ id: String, _ content: String, input: Int = 10, output: Int = 2, cached: Int = 0, reasoning: Int = 0,
-  model: String = "gpt-4o-mini-2024-07-18"
-) -> String {
-  okLine(
-    id,
-    body: #"{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"\#(model)","choices":[{"index":0,"message":{"role":"assistant","content":\#(content),"refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":\#(usageJSON(input, output, cached: cached, reasoning: reasoning)),"system_fingerprint":"fp"}"#
-  )
-}
-
-/// An HTTP error as the error file has it.
-func httpErrorLine(_ id: String, status: Int, code: String?, message: String) -> String {
-  let code = code.map { "\"\($0)\"" } ?? "null"
-  return #"{"id":"batch_req_\#(id)","custom_id":"\#(jsonEscaped(id))","response":{"status_code":\#(status),"request_id":"req_2","body":{"error":{"message":"\#(message)","type":"server_error","param":null,"code":\#(code)}}},"error":null}"#
-}
-
-/// A request that never ran, as the error file has it.
-func lineErrorLine(_ id: String, code: String, message: String) -> String {
-  #"{"id":"batch_req_\#(id)","custom_id":"\#(jsonEscaped(id))","response":null,"error":{"code":"\#(code)","message":"\#(message)"}}"#
-}
-
 /// `item` with the answer added as merge writes it: the item's bytes up to
 /// its final `}`, then `,"<field>":<answer>}`.
 private func merged(_ item: String, _ answer: String, field: String = "llm") -> String {
@@ -153,11 +42,6 @@ private func capturingStandardError(_ body: () throws -> Void) throws -> String 
   return readText(path)
 }
 
-private func inode(_ path: String) -> UInt64 {
-  var info = stat()
-  return stat(path, &info) == 0 ? UInt64(info.st_ino) : 0
-}
-
 @Suite struct SortMergeTests {
   // MARK: - Sort
 
@@ -178,7 +62,7 @@ private func inode(_ path: String) -> UInt64 {
       items: [],
       files: [
         HandFile(local: "batch_001.jsonl", ids: ["a", "b"], ok: [chatLine("b", "1"), chatLine("a", "2")], sorted: false),
-        HandFile(local: "batch_002.jsonl", ids: ["c"], status: "in_progress", ok: nil, sorted: false),
+        HandFile(local: "batch_002.jsonl", ids: ["c"], status: .inProgress, ok: nil, sorted: false),
       ])
     // The second batch is not finished: it has no results to sort yet.
     try hand.run.updateLedger { $0.files[1].outputFilenames = nil }
@@ -357,7 +241,7 @@ private func inode(_ path: String) -> UInt64 {
       items: items,
       files: [
         HandFile(
-          local: "batch_001.jsonl", ids: ["1", "2", "3"], status: "expired", ok: [chatLine("1", #""ok""#)],
+          local: "batch_001.jsonl", ids: ["1", "2", "3"], status: .expired, ok: [chatLine("1", #""ok""#)],
           failed: [
             lineErrorLine(
               "2", code: "batch_expired", message: "This request could not be executed before the completion window expired.")
@@ -383,7 +267,7 @@ private func inode(_ path: String) -> UInt64 {
       files: [
         HandFile(local: "batch_001.jsonl", ids: ["1"], ok: [chatLine("1", #""ok""#)]),
         HandFile(
-          local: "batch_002.jsonl", ids: ["2", "3"], status: "failed", ok: nil, failed: nil,
+          local: "batch_002.jsonl", ids: ["2", "3"], status: .failed, ok: nil, failed: nil,
           errors: [
             BatchErrorRecord(code: "invalid_request", message: "Model 'x' is not supported", param: "body.model", line: 1),
             BatchErrorRecord(code: "other", message: "second", param: nil, line: 2),
@@ -403,7 +287,7 @@ private func inode(_ path: String) -> UInt64 {
 
   @Test func aCancelledBatchLeavesRetryableItems() throws {
     let hand = try HandRun(
-      items: [#"{"n":1}"#], files: [HandFile(local: "batch_001.jsonl", ids: ["1"], status: "cancelled", ok: nil)])
+      items: [#"{"n":1}"#], files: [HandFile(local: "batch_001.jsonl", ids: ["1"], status: .cancelled, ok: nil)])
     let (report, lines) = try hand.merge()
     #expect(
       lines == [
@@ -467,7 +351,7 @@ private func inode(_ path: String) -> UInt64 {
     #expect(error?.message == "the results of in/batch_001.jsonl are not sorted yet; run batch-sort")
 
     let running = try HandRun(
-      items: [#"{"n":1}"#], files: [HandFile(local: "batch_001.jsonl", ids: ["1"], status: "in_progress", ok: nil)])
+      items: [#"{"n":1}"#], files: [HandFile(local: "batch_001.jsonl", ids: ["1"], status: .inProgress, ok: nil)])
     #expect(toolError { _ = try running.merge() }?.status == .noInput)
   }
 

@@ -11,15 +11,12 @@ enum APIFileIO {
   /// The size of one read while copying.
   static let chunkSize = 1 << 20
 
-  /// The text of an `errno` value.
-  static func reason(_ code: Int32) -> String { String(cString: strerror(code)) }
-
   /// Opens `path` for reading.
   ///
   /// - Throws: ``ToolError`` `.noInput` naming the file.
   static func openForReading(_ path: String) throws -> Int32 {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw ToolError(.noInput, "cannot read '\(path)': \(reason(errno))") }
+    guard fd >= 0 else { throw ToolError.system(.noInput, "read", path) }
     return fd
   }
 
@@ -28,7 +25,7 @@ enum APIFileIO {
   /// - Throws: ``ToolError`` `.failure` naming the file.
   static func createExclusive(_ path: String) throws -> Int32 {
     let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-    guard fd >= 0 else { throw ToolError(.failure, "cannot write '\(path)': \(reason(errno))") }
+    guard fd >= 0 else { throw ToolError.system(.failure, "write", path) }
     return fd
   }
 
@@ -39,7 +36,7 @@ enum APIFileIO {
       let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
       if n < 0 {
         if errno == EINTR { continue }
-        throw ToolError(.failure, "cannot write '\(path)': \(reason(errno))")
+        throw ToolError.system(.failure, "write", path)
       }
       offset += n
     }
@@ -65,7 +62,7 @@ enum APIFileIO {
       let n = read(source, buffer.baseAddress!, chunkSize)
       if n < 0 {
         if errno == EINTR { continue }
-        throw ToolError(.noInput, "cannot read '\(sourcePath)': \(reason(errno))")
+        throw ToolError.system(.noInput, "read", sourcePath)
       }
       if n == 0 { return total }
       let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
@@ -80,10 +77,10 @@ enum APIFileIO {
     let input = try openForReading(source)
     defer { close(input) }
     let output = open(destination, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard output >= 0 else { throw ToolError(.failure, "cannot write '\(destination)': \(reason(errno))") }
+    guard output >= 0 else { throw ToolError.system(.failure, "write", destination) }
     defer { close(output) }
     _ = try copyContents(from: input, sourcePath: source, to: output, destinationPath: destination)
-    guard fsync(output) == 0 else { throw ToolError(.failure, "cannot write '\(destination)': \(reason(errno))") }
+    guard fsync(output) == 0 else { throw ToolError.system(.failure, "write", destination) }
   }
 
   /// The size of the file at `path`, or `nil` when it cannot be read.
@@ -97,29 +94,6 @@ enum APIFileIO {
     guard let handle = FileHandle(forReadingAtPath: path) else { return Data() }
     defer { try? handle.close() }
     return (try? handle.read(upToCount: limit)) ?? Data()
-  }
-
-  /// Flushes the file at `path` to disk.
-  static func sync(_ path: String) throws {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw ToolError(.failure, "cannot write '\(path)': \(reason(errno))") }
-    defer { close(fd) }
-    guard fsync(fd) == 0 else { throw ToolError(.failure, "cannot write '\(path)': \(reason(errno))") }
-  }
-
-  /// Renames `source` onto `destination` atomically, then syncs the directory
-  /// so that the rename survives a crash.
-  static func replace(_ destination: String, with source: String) throws {
-    guard rename(source, destination) == 0 else {
-      throw ToolError(.failure, "cannot write '\(destination)': \(reason(errno))")
-    }
-    let directory = (destination as NSString).deletingLastPathComponent
-    let fd = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    if fd >= 0 {
-      // Best effort: some file systems refuse fsync on a directory.
-      _ = fsync(fd)
-      close(fd)
-    }
   }
 
   /// Removes the file at `path` if it exists.

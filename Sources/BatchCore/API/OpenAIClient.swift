@@ -1,3 +1,7 @@
+// API/: the Files and Batches API over HTTP: configuration and providers,
+// the client and its transport, HTTP retries, the models of what the server
+// sends, and RemoteRun, a run opened by a tool that calls the API.
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -15,7 +19,7 @@ public enum ListOrder: String, Sendable {
 
 /// A client for the OpenAI Files and Batches API, and compatible providers.
 ///
-/// Each method is one API call, retried by ``RetryPolicy`` where that is
+/// Each method is one API call, retried by ``HTTPRetryPolicy`` where that is
 /// safe (see ``APIError/isRetryable``), with each retry noted through the
 /// logger. A method throws ``APIError`` when the request failed for good,
 /// ``ToolError`` for a bad argument or a local file problem, and
@@ -31,7 +35,7 @@ public final class OpenAIClient: Sendable {
   /// What moves the bytes.
   public let transport: any HTTPTransport
   /// When to retry.
-  public let retryPolicy: RetryPolicy
+  public let retryPolicy: HTTPRetryPolicy
   /// Receives one line per retry, without the tool name (`Diagnostics.note` adds it).
   public let logger: @Sendable (String) -> Void
 
@@ -44,7 +48,7 @@ public final class OpenAIClient: Sendable {
   ///   - logger: Where retry notes go; standard error by default.
   public init(
     configuration: APIConfiguration, transport: any HTTPTransport = URLSessionTransport.shared,
-    retryPolicy: RetryPolicy = RetryPolicy(),
+    retryPolicy: HTTPRetryPolicy = HTTPRetryPolicy(),
     logger: @escaping @Sendable (String) -> Void = { Diagnostics.note($0) }
   ) {
     self.configuration = configuration
@@ -54,7 +58,7 @@ public final class OpenAIClient: Sendable {
   }
 
   /// Creates a client from the environment: ``APIConfiguration/fromEnvironment(_:)``
-  /// and ``RetryPolicy/fromEnvironment(_:)``.
+  /// and ``HTTPRetryPolicy/fromEnvironment(_:)``.
   ///
   /// - Parameters:
   ///   - env: The environment; the process's by default.
@@ -69,7 +73,7 @@ public final class OpenAIClient: Sendable {
   ) throws -> OpenAIClient {
     OpenAIClient(
       configuration: try APIConfiguration.fromEnvironment(env), transport: transport,
-      retryPolicy: try RetryPolicy.fromEnvironment(env), logger: logger)
+      retryPolicy: try HTTPRetryPolicy.fromEnvironment(env), logger: logger)
   }
 
   /// The provider's limits and capabilities.
@@ -119,7 +123,7 @@ public final class OpenAIClient: Sendable {
     at path: String, filename: String? = nil, purpose: String = "batch", expiresAfter: Int? = nil
   ) throws -> PreparedUpload {
     guard let size = APIFileIO.size(path) else {
-      throw ToolError(.noInput, "cannot read '\(path)': \(APIFileIO.reason(errno))")
+      throw ToolError.system(.noInput, "read", path)
     }
     if purpose == profile.uploadPurpose && size > profile.maxBytesPerFile {
       throw ToolError(
@@ -259,7 +263,7 @@ public final class OpenAIClient: Sendable {
     // Fail on an unwritable destination now, not after six retried downloads.
     let probe = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
     guard probe >= 0 else {
-      throw ToolError(.failure, "cannot write '\(part)': \(APIFileIO.reason(errno))")
+      throw ToolError.system(.failure, "write", part)
     }
     close(probe)
     var finished = false
@@ -288,8 +292,8 @@ public final class OpenAIClient: Sendable {
       }
       return download.bytesWritten
     }
-    try APIFileIO.sync(part)
-    try APIFileIO.replace(destination, with: part)
+    try syncFile(part)
+    try rename(part, onto: destination)
     finished = true
     return bytes
   }
@@ -462,7 +466,7 @@ public final class OpenAIClient: Sendable {
       detail = APIErrorEnvelope.Detail(message: "redirect to '\(location)' not followed")
     }
     return APIError(
-      .http(status: head.status, detail: detail, retryAfter: RetryPolicy.retryAfter(in: head)),
+      .http(status: head.status, detail: detail, retryAfter: HTTPRetryPolicy.retryAfter(in: head)),
       method: request.method, path: request.url.path, kind: kind)
   }
 
@@ -481,7 +485,7 @@ public final class OpenAIClient: Sendable {
             afterAttempt: number, retryAfter: error.retryAfter, elapsed: retryPolicy.clock() - start)
         else { throw error }
         logger(
-          "\(error.operation): \(error.summary); retrying in \(RetryPolicy.format(wait)) "
+          "\(error.operation): \(error.summary); retrying in \(HTTPRetryPolicy.format(wait)) "
             + "(attempt \(number + 1) of \(retryPolicy.maxAttempts))")
         try await retryPolicy.sleep(wait)
         number += 1

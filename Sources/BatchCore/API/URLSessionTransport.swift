@@ -117,7 +117,7 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
     try Self.move(temporary.path, to: path)
     var info = stat()
     guard stat(path, &info) == 0 else {
-      throw TransportError(.other, "cannot read '\(path)': \(String(cString: strerror(errno)))")
+      throw TransportError(.other, "cannot read '\(path)': \(systemReason())")
     }
     return HTTPDownload(head: head, bytesWritten: Int64(info.st_size))
   }
@@ -192,7 +192,7 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
     if rename(source, destination) == 0 { return }
     let renameError = errno
     guard renameError == EXDEV else {
-      throw TransportError(.other, "cannot write '\(destination)': \(String(cString: strerror(renameError)))")
+      throw TransportError(.other, "cannot write '\(destination)': \(systemReason(renameError))")
     }
     do {
       try APIFileIO.copy(from: source, to: destination)

@@ -1,3 +1,6 @@
+// Cost/: prices, estimates and tallies of tokens and dollars, and the
+// Counter line merge prints.
+
 import Foundation
 
 /// Batch prices per million tokens for one model, in USD.
@@ -82,101 +85,4 @@ public struct PriceTable: Codable, Sendable {
     let match = models.keys.filter { model.hasPrefix($0 + "-") }.max { $0.count < $1.count }
     return match.flatMap { models[$0] }
   }
-}
-
-/// Token counts and what they cost.
-public struct TokenTally: Sendable, Equatable {
-  public var input = 0
-  public var cachedInput = 0
-  public var output = 0
-  public var reasoning = 0
-
-  public init() {}
-
-  /// The cost in USD at `price`: cached tokens at the cached rate where one
-  /// is published, else at the input rate.
-  public func cost(at price: ModelPrice) -> Double {
-    let cached = Double(cachedInput) * (price.cachedInput ?? price.input)
-    let uncached = Double(input - cachedInput) * price.input
-    return (cached + uncached + Double(output) * price.output) / 1_000_000
-  }
-
-  public static func += (a: inout TokenTally, b: TokenTally) {
-    a.input += b.input
-    a.cachedInput += b.cachedInput
-    a.output += b.output
-    a.reasoning += b.reasoning
-  }
-}
-
-/// The cost range of a prepared run, before anything is submitted.
-public struct CostEstimate {
-  /// The estimated input tokens.
-  public var inputTokens = 0
-  /// The most output tokens, from `max_tokens`; nil when unbounded.
-  public var maxOutputTokens: Int? = 0
-  /// Input only, in USD.
-  public var low = 0.0
-  /// Input plus the most output, in USD (input only when unbounded).
-  public var high = 0.0
-  /// Models without a price.
-  public var unpriced: Set<String> = []
-  /// The table's date.
-  public var date: String
-
-  public init(files: [RequestFileRecord], prices: PriceTable) {
-    date = prices.date
-    for file in files {
-      inputTokens += file.estimatedInputTokens
-      let outputBound = file.maxOutputTokens.map { $0 * file.inputFilename.requests }
-      if let bound = outputBound, maxOutputTokens != nil {
-        maxOutputTokens! += bound
-      } else if file.model.hasPrefix("text-embedding") == false {
-        maxOutputTokens = nil
-      }
-      guard let price = prices.price(for: file.model) else {
-        unpriced.insert(file.model)
-        continue
-      }
-      let input = Double(file.estimatedInputTokens) * price.input / 1_000_000
-      low += input
-      high += input + Double(outputBound ?? 0) * price.output / 1_000_000
-    }
-  }
-
-  /// The line prepare prints.
-  public func summary(requests: Int, files: [RequestFileRecord]) -> String {
-    let names = files.count == 1 ? "in/\(files[0].inputFilename.local)" : "in/\(files.first!.inputFilename.local) … \(files.last!.inputFilename.local)"
-    var text = "\(requests) request\(requests == 1 ? "" : "s") in \(files.count) file\(files.count == 1 ? "" : "s") (\(names)); "
-    text += "about \(grouped(inputTokens)) input tokens"
-    if !unpriced.isEmpty {
-      text += "; no price for \(unpriced.sorted().joined(separator: ", ")) (add it to prices.json)"
-    } else if maxOutputTokens == nil {
-      text += "; estimated cost \(formatUSD(low)) USD and up (no max_tokens; prices of \(date))"
-    } else {
-      text += "; estimated cost \(formatUSD(low))–\(formatUSD(high)) USD (prices of \(date))"
-    }
-    return text
-  }
-}
-
-/// An amount in USD: to the cent from a cent up, else with the digits that
-/// show it (`0.0021`), so that a small run or a small cap never reads 0.00.
-public func formatUSD(_ value: Double) -> String {
-  guard value > 0 && value < 0.01 else { return String(format: "%.2f", value) }
-  let decimals = min(8, max(2, Int((-log10(value)).rounded(.up)) + 1))
-  var text = String(format: "%.\(decimals)f", value)
-  while text.hasSuffix("0") && text.count > 4 { text.removeLast() }
-  return text
-}
-
-/// `1234567` as `1,234,567`.
-func grouped(_ value: Int) -> String {
-  let digits = String(value.magnitude)
-  var out = ""
-  for (n, c) in digits.enumerated() {
-    if n > 0 && (digits.count - n) % 3 == 0 { out.append(",") }
-    out.append(c)
-  }
-  return value < 0 ? "-" + out : out
 }

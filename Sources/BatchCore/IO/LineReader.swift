@@ -1,3 +1,7 @@
+// IO/: bytes in and out of files: line readers (read(2) or mapped),
+// the buffered writer, files written whole (AtomicFile, the durable rename),
+// scratch files, SHA-256, and the errors system calls turn into.
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -35,7 +39,7 @@ public final class LineReader {
     } else {
       let opened = open(path, O_RDONLY | O_CLOEXEC)
       guard opened >= 0 else {
-        throw ToolError(.noInput, "cannot read '\(displayName ?? path)': \(String(cString: strerror(errno)))")
+        throw ToolError.system(.noInput, "read", displayName ?? path)
       }
       fd = opened
       ownsDescriptor = true
@@ -108,7 +112,7 @@ public final class LineReader {
       let n = read(fd, buffer.baseAddress! + filled, buffer.count - filled)
       if n < 0 {
         if errno == EINTR { continue }
-        throw ToolError(.failure, "cannot read '\(name)': \(String(cString: strerror(errno)))")
+        throw ToolError.system(.failure, "read", name)
       }
       if n == 0 { isAtEnd = true }
       filled += n

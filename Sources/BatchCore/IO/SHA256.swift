@@ -9,8 +9,8 @@ import Darwin
 ///
 /// The toolchain ships no hash on Linux. Every process that links
 /// FoundationNetworking already has OpenSSL's libcrypto mapped (libcurl
-/// needs it), and its SHA-256 uses the CPU's SHA instructions: about 7 times
-/// the speed of portable code here (1.3 GB/s against 184 MB/s). So the
+/// needs it), and its SHA-256 uses the CPU's SHA instructions, several times
+/// the speed of portable code (docs/PERFORMANCE.md). So the
 /// hasher uses libcrypto when the process has it, and the portable
 /// implementation below otherwise; both give the same digest.
 public struct SHA256 {
@@ -45,7 +45,7 @@ public struct SHA256 {
   /// - Throws: ``ToolError`` 66 if the file cannot be read.
   public static func hexDigest(ofFile path: String) throws -> String {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw ToolError.noInput("cannot read '\(path)': \(String(cString: strerror(errno)))") }
+    guard fd >= 0 else { throw ToolError.system(.noInput, "read", path) }
     defer { close(fd) }
     var hasher = SHA256()
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
@@ -54,7 +54,7 @@ public struct SHA256 {
       let n = read(fd, buffer.baseAddress!, buffer.count)
       if n < 0 {
         if errno == EINTR { continue }
-        throw ToolError(.failure, "cannot read '\(path)': \(String(cString: strerror(errno)))")
+        throw ToolError.system(.failure, "read", path)
       }
       if n == 0 { break }
       hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
@@ -157,7 +157,7 @@ private final class NativeSHA256 {
   }
 }
 
-/// SHA-256 in portable Swift: about 184 MB/s here, as coreutils' sha256sum.
+/// SHA-256 in portable Swift, as fast as coreutils' sha256sum.
 struct PortableSHA256 {
   private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (
     0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19

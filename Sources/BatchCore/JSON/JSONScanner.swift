@@ -1,3 +1,6 @@
+// JSON/: a validating scanner over byte buffers and a writer; the
+// per-line paths use these, never Foundation's JSON.
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,3 +1,8 @@
+// Ledger/: the run's record, status.json: its schema, what a request
+// file's entry says about where it stands, the one function that copies a
+// batch into it, and the run directory that reads and writes it under a
+// lock, whole or not at all.
+
 import Foundation
 
 /// The run's ledger, `status.json`: what was prepared, uploaded, created,
@@ -68,19 +73,21 @@ public struct RequestFileRecord: Codable, Sendable, Equatable {
   public var batchId: String?
   /// Batches made for this file earlier and given up on (create).
   public var previousBatches: [PreviousBatch]?
-  /// The batch's last known status (wait).
-  public var status: String?
-  /// The batch's request counts (wait).
+  /// The batch's last known status (``apply(_:)``, called by create and wait).
+  public var status: Batch.Status?
+  /// The batch's request counts (``apply(_:)``).
   public var requestCounts: Counts?
-  /// The batch's validation errors (wait).
+  /// The batch's validation errors (``apply(_:)``).
   public var errors: [BatchErrorRecord]?
-  /// The batch's token usage, when the server reports it (wait).
+  /// The batch's token usage, when the server reports it (``apply(_:)``).
   public var usage: UsageRecord?
-  /// Seconds spent validating, in progress and finalizing (wait).
+  /// Seconds spent validating, in progress and finalizing (``apply(_:)``).
   public var timings: Timings?
-  /// The result files (wait sets `remote`; download sets `local`).
+  /// The result files (``apply(_:)`` sets `remote`; download sets `local`).
   public var outputFilenames: OutputFiles?
-  /// Whether sort has put the result files in input order (sort).
+  /// Whether sort has put the result files in input order (sort sets it;
+  /// download clears it when it lands a result file, which comes in the
+  /// server's order).
   public var sorted: Bool?
 
   public init(inputFilename: InputFile, round: Int, model: String, estimatedInputTokens: Int, maxOutputTokens: Int?) {
@@ -139,7 +146,7 @@ public struct ResultFile: Codable, Sendable, Equatable {
 /// A batch that was replaced by a new one for the same file.
 public struct PreviousBatch: Codable, Sendable, Equatable {
   public var batchId: String
-  public var status: String
+  public var status: Batch.Status
   public var reason: String?
 }
 
@@ -196,33 +203,5 @@ public struct Timings: Codable, Sendable, Equatable {
     self.validating = validating
     self.inProgress = inProgress
     self.finalizing = finalizing
-  }
-}
-
-extension RequestFileRecord {
-  /// Whether the batch reached a state it will not leave.
-  public var isTerminal: Bool {
-    guard let status else { return false }
-    return ["completed", "failed", "expired", "cancelled"].contains(status)
-  }
-
-  /// Whether a paid call may be under way or its outcome unknown: an intent
-  /// without a result, or a batch that has not finished.
-  public var isInFlight: Bool {
-    if inputFilename.uploadStartedAt != nil && inputFilename.remote == nil { return true }
-    if createStartedAt != nil && batchId == nil { return true }
-    return batchId != nil && !isTerminal
-  }
-
-  /// Whether every result file the batch has is on disk.
-  public var isDownloaded: Bool {
-    guard isTerminal, let files = outputFilenames else { return false }
-    return (files.ok.remote == nil || files.ok.local != nil)
-      && (files.failed.remote == nil || files.failed.local != nil)
-  }
-
-  /// The base name of the file without `.jsonl` (`batch_001`).
-  public var stem: String {
-    String(inputFilename.local.dropLast(".jsonl".count))
   }
 }

@@ -53,7 +53,7 @@ public struct RunDirectory: Sendable {
     clearIncoming()
     var info = stat()
     if mkdir(directory, 0o755) != 0 && !(errno == EEXIST && stat(directory, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR) {
-      throw ToolError(.failure, "cannot create '\(directory)': \(String(cString: strerror(errno)))")
+      throw ToolError.system(.failure, "create", directory)
     }
     setenv("TMPDIR", directory, 1)
   }
@@ -70,7 +70,7 @@ public struct RunDirectory: Sendable {
   public func makeSubdirectories() throws {
     for directory in [path, inDirectory, outDirectory] {
       if mkdir(directory, 0o755) != 0 && errno != EEXIST {
-        throw ToolError(.failure, "cannot create '\(directory)': \(String(cString: strerror(errno)))")
+        throw ToolError.system(.failure, "create", directory)
       }
     }
   }
@@ -151,7 +151,7 @@ public struct RunDirectory: Sendable {
     let lockPath = file(".batchline.lock")
     let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
     guard fd >= 0 else {
-      throw ToolError(.failure, "cannot open '\(lockPath)': \(String(cString: strerror(errno)))")
+      throw ToolError.system(.failure, "open", lockPath)
     }
     close(fd)
     guard let lock = try? FileLock(path: lockPath, exclusive: true, wait: false) else {
@@ -186,42 +186,6 @@ public struct RunDirectory: Sendable {
     decoder.keyDecodingStrategy = .convertFromSnakeCase
     return decoder
   }()
-}
-
-/// An advisory `flock(2)` lock on a file or directory, released on close.
-public final class FileLock {
-  private var fd: Int32
-
-  /// Locks `path`.
-  ///
-  /// - Parameters:
-  ///   - exclusive: An exclusive lock, or a shared one.
-  ///   - wait: Whether to wait for the lock, or fail at once.
-  public init(path: String, exclusive: Bool, wait: Bool) throws {
-    fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else {
-      throw ToolError(.failure, "cannot open '\(path)': \(String(cString: strerror(errno)))")
-    }
-    var operation = exclusive ? LOCK_EX : LOCK_SH
-    if !wait { operation |= LOCK_NB }
-    while flock(fd, operation) != 0 {
-      if errno == EINTR { continue }
-      let reason = String(cString: strerror(errno))
-      close(fd)
-      fd = -1
-      throw ToolError(.tryAgainLater, "cannot lock '\(path)': \(reason)")
-    }
-  }
-
-  /// Releases the lock.
-  public func release() {
-    if fd >= 0 {
-      close(fd)
-      fd = -1
-    }
-  }
-
-  deinit { release() }
 }
 
 /// A short description of a decoding error, without Foundation's noise.

@@ -1,3 +1,7 @@
+// Results/: result lines read and joined to items: one walk parses a
+// line (ResultLine, BodySummary), cursors walk each round's files in step,
+// failures are classified, and merge's chunks put the merged lines together.
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

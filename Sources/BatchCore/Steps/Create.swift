@@ -68,7 +68,7 @@ struct CreateScheduler {
       let submitted = try await submitWhatFits()
       let ledger = try remote.ledger()
       let waiting = ledger.files.filter { $0.batchId == nil && !isGivenUp($0) }
-      let validating = ledger.files.filter { $0.batchId != nil && ($0.status == nil || $0.status == "validating") }
+      let validating = ledger.files.filter { $0.batchId != nil && ($0.status == nil || $0.status == .validating) }
       if waiting.isEmpty && validating.isEmpty { return }
       if submitted > 0 { interval = 1 }
       try await pause(min(interval, options.poll))
@@ -130,7 +130,7 @@ struct CreateScheduler {
       let batch = try await calling { try await client.retrieveBatch(id: file.batchId!) }
       try remote.updateFile(file.inputFilename.local) { $0.apply(batch) }
     }
-    for file in try remote.ledger().files where file.status == "failed" {
+    for file in try remote.ledger().files where file.status == .failed {
       guard let reason = file.resubmittableFailure else { continue }
       let local = file.inputFilename.local
       refusals[local, default: 0] += 1
@@ -238,79 +238,4 @@ public func enqueuedLimit(in message: String?) -> Int? {
   guard let message, let range = message.range(of: "Limit: ") else { return nil }
   let digits = message[range.upperBound...].prefix { $0.isNumber || $0 == "," || $0 == "_" }
   return Int(digits.filter(\.isNumber))
-}
-
-extension RequestFileRecord {
-  /// Copies what the server says of the batch into the entry.
-  mutating func apply(_ batch: Batch) {
-    status = batch.status.rawValue
-    if let counts = batch.requestCounts {
-      requestCounts = Counts(total: counts.total, completed: counts.completed, failed: counts.failed)
-    }
-    if let list = batch.errors?.data, !list.isEmpty {
-      errors = list.map { BatchErrorRecord(code: $0.code, message: $0.message, param: $0.param, line: $0.line) }
-    }
-    if let usage = batch.usage, let input = usage.inputTokens {
-      self.usage = UsageRecord(
-        inputTokens: input, cachedTokens: usage.inputTokensDetails?.cachedTokens ?? 0,
-        outputTokens: usage.outputTokens ?? 0, reasoningTokens: usage.outputTokensDetails?.reasoningTokens ?? 0)
-    }
-    let created = batch.createdAt
-    let started = batch.inProgressAt
-    let finalizing = batch.finalizingAt
-    let ended = batch.completedAt ?? batch.failedAt ?? batch.expiredAt ?? batch.cancelledAt
-    timings = Timings(
-      validating: created.flatMap { c in (started ?? batch.failedAt).map { $0 - c } },
-      inProgress: started.flatMap { s in (finalizing ?? ended).map { $0 - s } },
-      finalizing: finalizing.flatMap { f in ended.map { $0 - f } })
-    if batch.status.isTerminal {
-      let previous = outputFilenames
-      var ok = ResultFile(remote: batch.outputFileID)
-      var failed = ResultFile(remote: batch.errorFileID)
-      if let previous, previous.ok.remote == ok.remote { ok = previous.ok }
-      if let previous, previous.failed.remote == failed.remote { failed = previous.failed }
-      outputFilenames = OutputFiles(ok: ok, failed: failed)
-    }
-  }
-
-  /// Moves a refused batch into the history so the file can be submitted again.
-  mutating func resetForResubmission(reason: String) {
-    if let batchId {
-      previousBatches = (previousBatches ?? []) + [PreviousBatch(batchId: batchId, status: status ?? "failed", reason: reason)]
-    }
-    batchId = nil
-    createStartedAt = nil
-    status = nil
-    requestCounts = nil
-    errors = nil
-    usage = nil
-    timings = nil
-    outputFilenames = nil
-  }
-}
-
-extension RequestFileRecord {
-  /// Why this file's failed batch may be made again as it is: the
-  /// enqueued-token limit, or a just-uploaded file the server did not see
-  /// yet; nil for any other failure.
-  var resubmittableFailure: String? {
-    for error in errors ?? [] {
-      if error.code == "token_limit_exceeded" || (error.message ?? "").lowercased().contains("enqueued token limit") {
-        return "token_limit_exceeded"
-      }
-      if error.param == "file_id" || (error.message ?? "").hasPrefix("Cannot find file") {
-        return "input file not found yet"
-      }
-    }
-    return nil
-  }
-
-  /// Whether no network step has anything left to do for this file: its
-  /// batch has ended for good, and every result file it has is on disk.
-  var isSettled: Bool {
-    guard isTerminal, !isInFlight else { return false }
-    if status == "failed" && resubmittableFailure != nil { return false }
-    guard let files = outputFilenames else { return true }
-    return (files.ok.remote == nil || files.ok.local != nil) && (files.failed.remote == nil || files.failed.local != nil)
-  }
 }

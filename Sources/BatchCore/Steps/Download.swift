@@ -50,7 +50,7 @@ extension RemoteRun {
   func download(_ job: DownloadJob) async throws {
     let path = run.resultPath(job.local)
     let counts = job.file.requestCounts
-    let expected = job.file.status == "completed" ? (job.isError ? counts?.failed : counts?.completed) : nil
+    let expected = job.file.status == .completed ? (job.isError ? counts?.failed : counts?.completed) : nil
     var lines = 0
     var bytes: Int64 = 0
     for attempt in 1...2 {

@@ -67,7 +67,7 @@ public func sortRun(_ run: RunDirectory) throws {
         let shown = report.missing.prefix(5).map { "'\($0)'" }.joined(separator: ", ")
         Diagnostics.note(
           "in/\(file.inputFilename.local): \(report.missing.count) request\(report.missing.count == 1 ? " has" : "s have") "
-            + "no answer and no error line: \(shown)\(report.missing.count > 5 ? ", …" : "") (batch \(file.status ?? "?"))")
+            + "no answer and no error line: \(shown)\(report.missing.count > 5 ? ", …" : "") (batch \(file.status?.rawValue ?? "?"))")
       }
       if report.duplicates > 0 {
         Diagnostics.note("out/\(file.stem): dropped \(report.duplicates) repeated result line\(report.duplicates == 1 ? "" : "s")")
@@ -168,11 +168,11 @@ struct RequestOrder {
     while let line = try reader.nextLine() {
       do {
         guard let range = try ResultLine.customID(of: line) else {
-          throw ToolError.dataError("\(displayName):\(reader.lineNumber): no custom_id")
+          throw ToolError.dataError(displayName, line: reader.lineNumber, "no custom_id")
         }
         withDecodedID(line, range, &scratch) { table.append($0) }
       } catch let error as JSONSyntaxError {
-        throw ToolError.dataError("\(displayName):\(reader.lineNumber): not valid JSON: \(error.reason)")
+        throw ToolError.dataError(displayName, line: reader.lineNumber, "not valid JSON: \(error.reason)")
       }
     }
   }
@@ -239,7 +239,7 @@ private func sortFile(
     let index: Int
     do {
       guard let range = try ResultLine.customID(of: line) else {
-        throw ToolError.dataError("\(path):\(reader.lineNumber): no custom_id")
+        throw ToolError.dataError(path, line: reader.lineNumber, "no custom_id")
       }
       guard let found = withDecodedID(line, range, &scratch, { order.position(of: $0) }) else {
         let id = JSONScanner(line).decodeString(contents: range)
@@ -248,7 +248,7 @@ private func sortFile(
       }
       index = found
     } catch let error as JSONSyntaxError {
-      throw ToolError.dataError("\(path):\(reader.lineNumber): not valid JSON: \(error.reason)")
+      throw ToolError.dataError(path, line: reader.lineNumber, "not valid JSON: \(error.reason)")
     }
     if seen[index] & flag != 0 || (flag == 2 && seen[index] & 1 != 0) {
       // A repeated line, or an error for a request that has an answer: the answer wins.
@@ -272,7 +272,7 @@ private func sortFile(
     input = .mapped(file)
   } else {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw ToolError.noInput("cannot read '\(path)': \(String(cString: strerror(errno)))") }
+    guard fd >= 0 else { throw ToolError.system(.noInput, "read", path) }
     input = .read(SequentialBlocks(fd: fd, path: path))
   }
   reader = nil
@@ -395,7 +395,7 @@ private final class SequentialBlocks {
       let n = pread(fd, buffer.baseAddress! + filled, buffer.count - filled, off_t(offset + filled))
       if n < 0 {
         if errno == EINTR { continue }
-        throw ToolError(.failure, "cannot read '\(path)': \(String(cString: strerror(errno)))")
+        throw ToolError.system(.failure, "read", path)
       }
       if n == 0 { break }
       filled += n

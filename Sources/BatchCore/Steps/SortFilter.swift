@@ -83,17 +83,13 @@ private final class SpooledInput {
     reader = try LineReader(path: path)
     name = reader.name
     if path == "-" {
-      var template = Array("/tmp/batchline-sort.XXXXXX".utf8CString)
-      fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-      guard fd >= 0 else {
-        throw ToolError(.failure, "cannot make a temporary file: \(String(cString: strerror(errno)))")
-      }
-      template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+      fd = openScratchFile(prefix: "batchline-sort")
+      guard fd >= 0 else { throw ToolError(.failure, "cannot make a temporary file: \(systemReason())") }
       spooling = true
       spoolWriter = BufferedWriter(fd: fd, name: "<spool>")
     } else {
       fd = open(path, O_RDONLY | O_CLOEXEC)
-      guard fd >= 0 else { throw ToolError.noInput("cannot read '\(path)': \(String(cString: strerror(errno)))") }
+      guard fd >= 0 else { throw ToolError.system(.noInput, "read", path) }
       spooling = false
     }
   }
@@ -120,7 +116,7 @@ private final class SpooledInput {
 
   func close() {
     if fd >= 0 {
-      Glibc.close(fd)
+      systemClose(fd)
       fd = -1
     }
   }

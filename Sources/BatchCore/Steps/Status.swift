@@ -16,7 +16,7 @@ public func statusSummary(_ run: RunDirectory) throws -> String {
     totals.total += file.inputFilename.requests
     totals.completed += counts?.completed ?? 0
     totals.failed += counts?.failed ?? 0
-    var state = file.status ?? (file.batchId != nil ? "created" : file.inputFilename.remote != nil ? "uploaded" : "prepared")
+    var state = file.status?.rawValue ?? (file.batchId != nil ? "created" : file.inputFilename.remote != nil ? "uploaded" : "prepared")
     if file.isDownloaded { state += file.sorted == true ? ", sorted" : ", downloaded" }
     var line = "\(file.stem) r\(file.round) \(state) \(counts.map { "\($0.completed)+\($0.failed)" } ?? "0")/\(file.inputFilename.requests)"
     line += " \(file.batchId ?? "-") in:\(file.inputFilename.remote ?? "-")"

@@ -50,7 +50,7 @@ public func waitRun(_ options: WaitOptions, client: OpenAIClient? = nil) async t
     progress.show(now.files)
     if now.files.allSatisfy(\.isTerminal) {
       progress.finish(now.files)
-      for file in now.files where file.status != "completed" {
+      for file in now.files where file.status != .completed {
         let reason = file.errors?.first.map { ": " + ($0.line.map { "line \($0): " } ?? "") + ($0.message ?? $0.code ?? "") } ?? ""
         Diagnostics.note("in/\(file.inputFilename.local): batch \(file.batchId!) \(file.status!)\(reason)")
       }
@@ -105,14 +105,14 @@ struct Progress {
   private mutating func line(for file: RequestFileRecord) -> String {
     let counts = file.requestCounts ?? Counts(total: file.inputFilename.requests, completed: 0, failed: 0)
     let total = max(counts.total, file.inputFilename.requests)
-    var text = "\(file.stem) \(file.batchId ?? "-") \(paint(file.status ?? "waiting"))"
+    var text = "\(file.stem) \(file.batchId ?? "-") \(paint(file.status))"
     text += " \(counts.completed + counts.failed)/\(total)"
     if counts.failed > 0 { text += " (\(counts.failed) failed)" }
     if let timings = file.timings {
       if let v = timings.validating { text += " validating \(Self.duration(v))" }
       if let f = timings.finalizing { text += " finalizing \(Self.duration(f))" }
     }
-    if file.status == "in_progress" {
+    if file.status == .inProgress {
       let done = counts.completed + counts.failed
       let key = file.inputFilename.local
       if let (seenAt, seenDone) = firstSeen[key] {
@@ -137,16 +137,18 @@ struct Progress {
       + Self.duration(Int(Date().timeIntervalSince(start))) + " waited"
   }
 
-  private func paint(_ status: String) -> String {
-    guard color else { return status }
+  /// The status (`waiting` before the batch has one), colored on a terminal.
+  private func paint(_ status: Batch.Status?) -> String {
+    let text = status?.rawValue ?? "waiting"
+    guard color else { return text }
     let code: String
     switch status {
-    case "completed": code = "32"
-    case "failed", "expired", "cancelled": code = "31"
-    case "in_progress", "finalizing": code = "33"
+    case .completed: code = "32"
+    case .failed, .expired, .cancelled: code = "31"
+    case .inProgress, .finalizing: code = "33"
     default: code = "36"
     }
-    return "\u{1B}[\(code)m\(status)\u{1B}[0m"
+    return "\u{1B}[\(code)m\(text)\u{1B}[0m"
   }
 
   static func duration(_ seconds: Int) -> String {

@@ -1,3 +1,6 @@
+// Template/: prompt.json compiled into literal bytes and placeholders,
+// and rendered into one request line per item.
+
 import Foundation
 
 /// The request template of a run, `prompt.json`, compiled for fast rendering.
@@ -81,7 +84,7 @@ public struct Template: Sendable {
       }
     } catch let error as JSONSyntaxError {
       let line = bytes.prefix(error.offset).filter { $0 == 0x0A }.count + 1
-      throw ToolError.dataError("\(name):\(line): not valid JSON: \(error.reason)")
+      throw ToolError.dataError(name, line: line, "not valid JSON: \(error.reason)")
     }
     func bad(_ message: String) -> ToolError { .dataError("\(name): \(message)") }
 

@@ -8,131 +8,6 @@ import Testing
 
 @testable import BatchCore
 
-// MARK: - Temporary run directories
-
-/// A temporary directory, removed when the value goes away.
-final class ScratchDirectory: @unchecked Sendable {
-  let path: String
-
-  init(_ label: String = "lib") throws {
-    path = NSTemporaryDirectory() + "batchline-\(label)-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-  }
-
-  deinit { try? FileManager.default.removeItem(atPath: path) }
-
-  /// A run directory inside the scratch directory (`<scratch>/run`), with `in/` and `out/`.
-  func makeRun(_ name: String = "run") throws -> RunDirectory {
-    let run = RunDirectory(path + "/" + name)
-    try run.makeSubdirectories()
-    return run
-  }
-}
-
-/// A value behind a lock, for recording from `@Sendable` closures and threads.
-final class Guarded<Value>: @unchecked Sendable {
-  private let lock = NSLock()
-  private var stored: Value
-
-  init(_ value: Value) { stored = value }
-
-  var value: Value { lock.withLock { stored } }
-
-  func mutate<R>(_ body: (inout Value) -> R) -> R { lock.withLock { body(&stored) } }
-}
-
-/// Writes text to a file, replacing it.
-func writeText(_ text: String, to path: String) throws {
-  try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-}
-
-/// Writes bytes to a file, replacing it.
-func writeBytes(_ bytes: [UInt8], to path: String) throws {
-  try Data(bytes).write(to: URL(fileURLWithPath: path))
-}
-
-/// The bytes of a file ([] when it is missing).
-func readBytes(_ path: String) -> [UInt8] {
-  FileManager.default.contents(atPath: path).map { [UInt8]($0) } ?? []
-}
-
-/// The text of a file ("" when it is missing).
-func readText(_ path: String) -> String {
-  String(decoding: readBytes(path), as: UTF8.self)
-}
-
-/// The names in a directory, sorted, hidden ones included ([] when it is missing).
-func listDirectory(_ path: String) -> [String] {
-  ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
-}
-
-/// The lines of a file, without their newlines.
-func readLines(of path: String) -> [String] {
-  readText(path).split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
-}
-
-/// Runs `body` and returns the ``ToolError`` it throws (records an issue if it throws none).
-@discardableResult
-func toolError(
-  _ body: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation
-) -> ToolError? {
-  toolError(from: Result { try body() }, sourceLocation: sourceLocation)
-}
-
-/// Runs async `body` and returns the ``ToolError`` it throws.
-@discardableResult
-func asyncToolError(
-  _ body: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation
-) async -> ToolError? {
-  do {
-    try await body()
-    return toolError(from: .success(()), sourceLocation: sourceLocation)
-  } catch {
-    return toolError(from: .failure(error), sourceLocation: sourceLocation)
-  }
-}
-
-/// The ``ToolError`` of an outcome; an issue is recorded for anything else.
-private func toolError(from outcome: Result<Void, any Error>, sourceLocation: SourceLocation) -> ToolError? {
-  switch outcome {
-  case .success:
-    Issue.record("expected a ToolError, nothing was thrown", sourceLocation: sourceLocation)
-  case .failure(let error as ToolError):
-    return error
-  case .failure(let error):
-    Issue.record("expected a ToolError, got \(error)", sourceLocation: sourceLocation)
-  }
-  return nil
-}
-
-/// A JSON text in a canonical form (sorted keys), for comparing values
-/// whatever their spelling: `1.50` and `1.5`, `\u00e9` and `é` compare equal.
-func canonicalJSON(_ bytes: [UInt8]) -> String? {
-  guard let value = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]),
-    let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])
-  else { return nil }
-  return String(decoding: data, as: UTF8.self)
-}
-
-func canonicalJSON(_ text: String) -> String? { canonicalJSON(Array(text.utf8)) }
-
-/// `text` as the contents of a JSON string.
-func jsonEscaped(_ text: String) -> String {
-  var out: [UInt8] = []
-  JSONWriter.appendEscaped(text.utf8, to: &out)
-  return String(decoding: out, as: UTF8.self)
-}
-
-/// Sets the environment the remote steps read, once for the whole process.
-///
-/// `BATCHLINE_VISIBILITY_WAIT=0`: a search for a just-made file or batch
-/// lists once and does not wait, so no test sleeps for it.
-let remoteEnvironment: Void = {
-  setenv("BATCHLINE_VISIBILITY_WAIT", "0", 1)
-}()
-
-// MARK: - The fake Files and Batches API
-
 /// An in-memory server for the Files and Batches API, behind ``HTTPTransport``.
 ///
 /// It stores uploads, makes batches, answers their requests when told to
@@ -217,7 +92,7 @@ final class FakeAPI: HTTPTransport, @unchecked Sendable {
   func client(maxAttempts: Int = 2) -> OpenAIClient {
     let configuration = APIConfiguration(
       provider: .openai, baseURL: URL(string: Self.baseURL)!, apiKey: Self.apiKey)
-    let policy = RetryPolicy(maxAttempts: maxAttempts, sleep: { _ in }, random: { $0.lowerBound })
+    let policy = HTTPRetryPolicy(maxAttempts: maxAttempts, sleep: { _ in }, random: { $0.lowerBound })
     return OpenAIClient(configuration: configuration, transport: self, retryPolicy: policy, logger: { _ in })
   }
 

@@ -5,77 +5,6 @@ import Darwin
 #endif
 import Foundation
 
-/// How many threads the local steps use for their CPU-bound work.
-///
-/// One per core (`BATCHLINE_THREADS` overrides it; `1` makes every step run
-/// its work on the calling thread, which gives the same output).
-enum Concurrency {
-  static let threads: Int = {
-    if let text = ProcessInfo.processInfo.environment["BATCHLINE_THREADS"], let n = Int(text), n > 0 {
-      return min(n, 64)
-    }
-    return max(1, ProcessInfo.processInfo.activeProcessorCount)
-  }()
-
-  /// Jobs in flight for the pipelines whose caller reads and writes: two
-  /// per thread, so that each has the next ready when it finishes one.
-  static var pipelineDepth: Int { 2 * threads }
-}
-
-/// A mutex and a condition variable, for the few hand-offs between threads.
-final class Monitor: @unchecked Sendable {
-  private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-  private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-
-  init() {
-    pthread_mutex_init(mutex, nil)
-    pthread_cond_init(condition, nil)
-  }
-
-  deinit {
-    pthread_cond_destroy(condition)
-    pthread_mutex_destroy(mutex)
-    condition.deallocate()
-    mutex.deallocate()
-  }
-
-  /// Runs `body` with the mutex held.
-  @inline(__always)
-  func locked<R>(_ body: () throws -> R) rethrows -> R {
-    pthread_mutex_lock(mutex)
-    defer { pthread_mutex_unlock(mutex) }
-    return try body()
-  }
-
-  /// Waits for a signal; call with the mutex held (inside ``locked(_:)``).
-  func wait() { pthread_cond_wait(condition, mutex) }
-
-  /// Wakes every waiter; call with the mutex held.
-  func broadcast() { pthread_cond_broadcast(condition) }
-}
-
-/// Starts a thread that runs `body`; join it with `pthread_join`.
-///
-/// - Returns: nil if the system refuses another thread.
-func startThread(_ body: @escaping () -> Void) -> pthread_t? {
-  let context = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
-  var thread = pthread_t()
-  let started = pthread_create(&thread, nil, { raw in
-    Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue().body()
-    return nil
-  }, context)
-  guard started == 0 else {
-    Unmanaged<ThreadBody>.fromOpaque(context).release()
-    return nil
-  }
-  return thread
-}
-
-private final class ThreadBody {
-  let body: () -> Void
-  init(_ body: @escaping () -> Void) { self.body = body }
-}
-
 /// Runs jobs on worker threads and on the caller, and hands them back in
 /// the order they were submitted, with at most ``depth`` of them in flight.
 ///
@@ -86,9 +15,8 @@ private final class ThreadBody {
 /// While the caller waits for the oldest job, it runs queued jobs itself.
 /// Where the caller has work of its own between jobs (reading, writing),
 /// the steps start one worker fewer than there are cores: with a worker per
-/// core, the caller competed with two workers for two cores, got two thirds
-/// of one, and set the pace of the whole step (prepare took 0.95 s instead
-/// of 0.78 s, merge 1.7 s instead of 1.5 s).
+/// core, the caller competed with two workers for two cores and set the
+/// pace of the whole step (measured in docs/PERFORMANCE.md).
 ///
 /// Jobs are objects the caller reuses: ``submit(_:)`` takes one,
 /// ``takeOldest()`` gives the oldest back once it is done. Call ``stop()``
@@ -205,25 +133,5 @@ final class OrderedWorkers<Job: AnyObject>: @unchecked Sendable {
       guard let job else { return }
       run(job)
     }
-  }
-}
-
-/// Buffers of one size, handed out and taken back by any thread, so that
-/// large buffers are allocated once per thread rather than once per use.
-final class BufferPool: @unchecked Sendable {
-  private let monitor = Monitor()
-  private var free: [UnsafeMutableRawBufferPointer] = []
-  let size: Int
-
-  init(size: Int) {
-    self.size = size
-  }
-
-  func take() -> UnsafeMutableRawBufferPointer {
-    monitor.locked { free.popLast() } ?? .allocate(byteCount: size, alignment: 64)
-  }
-
-  func give(_ buffer: UnsafeMutableRawBufferPointer) {
-    monitor.locked { free.append(buffer) }
   }
 }

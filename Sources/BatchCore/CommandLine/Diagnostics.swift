@@ -37,7 +37,7 @@ public enum Diagnostics {
     bytes.withUnsafeMutableBytes { buffer in
       var offset = 0
       while offset < buffer.count {
-        let n = Glibc.write(2, buffer.baseAddress! + offset, buffer.count - offset)
+        let n = systemWrite(2, buffer.baseAddress! + offset, buffer.count - offset)
         if n < 0 {
           if errno == EINTR { continue }
           return

@@ -10,7 +10,7 @@ import Foundation
 /// Retries stop after ``maxAttempts`` attempts or when the next wait would
 /// end past ``maxTotalTime`` from the first attempt. The sleep, the clock and
 /// the random source are injected so that tests run without waiting.
-public struct RetryPolicy: Sendable {
+public struct HTTPRetryPolicy: Sendable {
   /// The first backoff ceiling, in seconds.
   public var baseDelay: Double
   /// The largest backoff ceiling, in seconds.
@@ -38,7 +38,7 @@ public struct RetryPolicy: Sendable {
   ///   - clock: A monotonic clock in seconds.
   public init(
     baseDelay: Double = 0.5, maxDelay: Double = 30, maxAttempts: Int = 6, maxTotalTime: Double = 300,
-    sleep: @escaping @Sendable (Double) async throws -> Void = RetryPolicy.taskSleep,
+    sleep: @escaping @Sendable (Double) async throws -> Void = HTTPRetryPolicy.taskSleep,
     random: @escaping @Sendable (ClosedRange<Double>) -> Double = { Double.random(in: $0) },
     clock: @escaping @Sendable () -> Double = { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
   ) {
@@ -65,8 +65,8 @@ public struct RetryPolicy: Sendable {
   /// - Throws: ``ToolError`` `.configuration` when a value is not a valid number.
   public static func fromEnvironment(
     _ env: [String: String] = ProcessInfo.processInfo.environment
-  ) throws -> RetryPolicy {
-    var policy = RetryPolicy()
+  ) throws -> HTTPRetryPolicy {
+    var policy = HTTPRetryPolicy()
     if let text = env["BATCHLINE_RETRY_BASE"], !text.isEmpty {
       guard let seconds = Double(text), seconds.isFinite, seconds >= 0 else {
         throw ToolError(.configuration, "BATCHLINE_RETRY_BASE must be a number of seconds, not '\(text)'")

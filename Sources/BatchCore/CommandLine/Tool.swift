@@ -1,42 +1,12 @@
+// CommandLine/: the front end every tool shares: arguments, exit statuses
+// and the one-line error, notes on standard error.
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
 import Foundation
-
-/// The exit statuses every tool uses, after sysexits(3).
-public enum ExitStatus: Int32, Sendable {
-  case success = 0
-  case failure = 1
-  case usage = 64
-  case dataError = 65
-  case noInput = 66
-  case tryAgainLater = 75
-  case keyRefused = 77
-  case configuration = 78
-}
-
-/// An error that a tool reports on one line of standard error before exiting.
-public struct ToolError: Error, Sendable, CustomStringConvertible {
-  public var status: ExitStatus
-  public var message: String
-
-  public init(_ status: ExitStatus, _ message: String) {
-    self.status = status
-    self.message = message
-  }
-
-  public var description: String { message }
-
-  /// Thrown to print the tool's usage line and exit 64.
-  public static func usage(_ message: String = "") -> ToolError {
-    ToolError(.usage, message)
-  }
-
-  public static func dataError(_ message: String) -> ToolError { ToolError(.dataError, message) }
-  public static func noInput(_ message: String) -> ToolError { ToolError(.noInput, message) }
-}
 
 /// The version every tool reports with `--version`.
 public let batchlineVersion = "0.1.0"
@@ -64,10 +34,8 @@ public enum Tool {
     #if canImport(Glibc)
       // One malloc arena for the whole process. glibc gives each thread
       // that allocates its own arena, and FoundationNetworking moves every
-      // chunk of a transfer across dispatch threads: a 200 MB upload peaked
-      // at 48.6 MiB with the default and 40.6 MiB with one arena, three at
-      // once at 52.5 and 42.7 MiB, with no loss of speed here or in the
-      // local steps (their buffers are allocated once). Swift's Glibc
+      // chunk of a transfer across dispatch threads, which raised the peak
+      // memory of uploads with no gain in speed (docs/PERFORMANCE.md). Swift's Glibc
       // module leaves out malloc.h, hence the lookup; M_ARENA_MAX is -8.
       // A MALLOC_ARENA_MAX the user set wins.
       typealias MallOpt = @convention(c) (Int32, Int32) -> Int32

@@ -1,0 +1,52 @@
+import Foundation
+
+/// The cost range of a prepared run, before anything is submitted.
+public struct CostEstimate {
+  /// The estimated input tokens.
+  public var inputTokens = 0
+  /// The most output tokens, from `max_tokens`; nil when unbounded.
+  public var maxOutputTokens: Int? = 0
+  /// Input only, in USD.
+  public var low = 0.0
+  /// Input plus the most output, in USD (input only when unbounded).
+  public var high = 0.0
+  /// Models without a price.
+  public var unpriced: Set<String> = []
+  /// The table's date.
+  public var date: String
+
+  public init(files: [RequestFileRecord], prices: PriceTable) {
+    date = prices.date
+    for file in files {
+      inputTokens += file.estimatedInputTokens
+      let outputBound = file.maxOutputTokens.map { $0 * file.inputFilename.requests }
+      if let bound = outputBound, maxOutputTokens != nil {
+        maxOutputTokens! += bound
+      } else if file.model.hasPrefix("text-embedding") == false {
+        maxOutputTokens = nil
+      }
+      guard let price = prices.price(for: file.model) else {
+        unpriced.insert(file.model)
+        continue
+      }
+      let input = Double(file.estimatedInputTokens) * price.input / 1_000_000
+      low += input
+      high += input + Double(outputBound ?? 0) * price.output / 1_000_000
+    }
+  }
+
+  /// The line prepare prints.
+  public func summary(requests: Int, files: [RequestFileRecord]) -> String {
+    let names = files.count == 1 ? "in/\(files[0].inputFilename.local)" : "in/\(files.first!.inputFilename.local) … \(files.last!.inputFilename.local)"
+    var text = "\(requests) request\(requests == 1 ? "" : "s") in \(files.count) file\(files.count == 1 ? "" : "s") (\(names)); "
+    text += "about \(grouped(inputTokens)) input tokens"
+    if !unpriced.isEmpty {
+      text += "; no price for \(unpriced.sorted().joined(separator: ", ")) (add it to prices.json)"
+    } else if maxOutputTokens == nil {
+      text += "; estimated cost \(formatUSD(low)) USD and up (no max_tokens; prices of \(date))"
+    } else {
+      text += "; estimated cost \(formatUSD(low))–\(formatUSD(high)) USD (prices of \(date))"
+    }
+    return text
+  }
+}

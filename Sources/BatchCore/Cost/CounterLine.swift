@@ -1,0 +1,32 @@
+import Foundation
+
+/// Prints the article's Counter line, then the cost in detail and the failures.
+func printCounter(_ report: MergeReport, prices: PriceTable, toStdout: Bool) {
+  var total = TokenTally()
+  var cost = 0.0
+  var unpriced: [String] = []
+  for (model, tally) in report.tokens.sorted(by: { $0.key < $1.key }) {
+    total += tally
+    if let price = prices.price(for: model) {
+      cost += tally.cost(at: price)
+    } else if tally.input + tally.output > 0 {
+      unpriced.append(model)
+    }
+  }
+  let counter = String(
+    format: "price: %.2f USD; items: %d; tokens (llm in: %d, llm out: %d)", cost, report.answered, total.input,
+    total.output)
+  // The Counter line is the result when the items go elsewhere.
+  if toStdout { Diagnostics.write(counter + "\n") } else { print(counter) }
+  var detail = "tokens: \(grouped(total.input)) in (\(grouped(total.cachedInput)) cached), "
+  detail += "\(grouped(total.output)) out (\(grouped(total.reasoning)) reasoning); prices of \(prices.date)"
+  if !unpriced.isEmpty { detail += "; no price for \(unpriced.joined(separator: ", ")) (add it to prices.json)" }
+  Diagnostics.note(detail)
+  let failed = report.items - report.answered
+  if failed > 0 {
+    let codes = report.failures.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+    var text = "\(failed) of \(report.items) items failed (\(codes))"
+    text += report.retryable > 0 ? "; \(report.retryable) can be retried with make retry" : "; none can be retried"
+    Diagnostics.note(text)
+  }
+}
