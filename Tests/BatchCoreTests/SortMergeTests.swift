@@ -139,10 +139,14 @@ private func capturingStandardError(_ body: () throws -> Void) throws -> String 
     let hand = try HandRun(
       items: items, files: [HandFile(local: "batch_001.jsonl", ids: ids, ok: zip(ids, answers).map { chatLine($0, $1) })])
     let (report, lines) = try hand.merge()
-    #expect(lines == zip(items, answers).map { merged($0, $1) })
+    // An empty or null text is no answer: a failure with status 200.
+    let empty = "the answer has no text (finish_reason: stop)"
+    #expect(
+      lines == zip(items, answers).prefix(2).map { merged($0, $1) }
+        + items.suffix(2).map { failedItem($0, status: 200, code: "stop", message: empty) })
     #expect(lines[1] == #"{ "llm":"Line1\nLine2 \"q\" \u00e9 😀 \/"}"#)
     #expect(readText(hand.run.classifiedPath).hasSuffix("}\n"))
-    #expect(report.items == 4 && report.answered == 4 && report.failures.isEmpty)
+    #expect(report.items == 4 && report.answered == 2 && report.failures == ["stop": 2] && report.retryable == 0)
     for line in lines { #expect(canonicalJSON(line) != nil, "\(line)") }
   }
 

@@ -22,11 +22,17 @@ func printCounter(_ report: MergeReport, prices: PriceTable, toStdout: Bool) {
   detail += "\(grouped(total.output)) out (\(grouped(total.reasoning)) reasoning); prices of \(prices.date)"
   if !unpriced.isEmpty { detail += "; no price for \(unpriced.joined(separator: ", ")) (add it to prices.json)" }
   Diagnostics.note(detail)
+  if report.cut > 0 {
+    Diagnostics.note("\(report.cut) of \(report.answered) answers stopped at the token limit (finish_reason length); they are kept as answers")
+  }
   let failed = report.items - report.answered
   if failed > 0 {
     let codes = report.failures.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
     var text = "\(failed) of \(report.items) items failed (\(codes))"
     text += report.retryable > 0 ? "; \(report.retryable) can be retried with make retry" : "; none can be retried"
     Diagnostics.note(text)
+    for (code, count) in report.failures.sorted(by: { $0.value > $1.value }) {
+      if let advice = FailureAdvice.advice(for: code) { Diagnostics.note("\(code) \(count): \(advice)") }
+    }
   }
 }

@@ -13,13 +13,20 @@ final class RoundCursor {
   @exclusivity(unchecked) private var answers: PeekingReader?
   @exclusivity(unchecked) private var errors: PeekingReader?
   @exclusivity(unchecked) private var pendingID: [UInt8]?
-  private let answerKind: AnswerKind
+  private let answerFormat: AnswerFormat
   /// The current file's model and missing-result failure.
   @exclusivity(unchecked) private var context = ResultFileContext(model: "", missing: .missing(code: "request_not_run"))
   /// Whether ``lastRequestLine`` keeps each request line (for retry).
   var keepsLines = false
   /// The request line last read, when ``keepsLines`` is set.
   private(set) var lastRequestLine: [UInt8] = []
+  /// Whether ``lastInputIsArray`` is looked up for each request.
+  var checksInputArray = false
+  /// Whether the last request's `body.input` is an array, when
+  /// ``checksInputArray`` is set: embeddings and moderations answer with
+  /// an array then, even for one input.
+  private(set) var lastInputIsArray = false
+  private static let inputPath = JSONPathComponent.parse("body.input")
   /// The request file being read.
   var currentFile: RequestFileRecord? { fileIndex >= 0 && fileIndex < files.count ? files[fileIndex] : nil }
 
@@ -48,7 +55,7 @@ final class RoundCursor {
     self.run = run
     self.files = files
     self.round = files.first?.round ?? 0
-    self.answerKind = AnswerKind(endpoint: endpoint)
+    self.answerFormat = AnswerFormat(kind: AnswerKind(endpoint: endpoint))
   }
 
   /// The id of the next request of the round, or nil after the last.
@@ -71,6 +78,11 @@ final class RoundCursor {
           throw ToolError.dataError(requests.name, line: requests.lineNumber, "no custom_id")
         }
         if keepsLines { lastRequestLine = Array(line) }
+        if checksInputArray {
+          let s = JSONScanner(line)
+          let input = try? s.value(at: Self.inputPath, in: s.skipWhitespace(0)..<line.count)
+          lastInputIsArray = input.map { s.kind(at: $0.lowerBound) == .array } ?? false
+        }
         id.removeAll(keepingCapacity: true)
         JSONScanner(line).appendDecodedString(contents: range, to: &id)
         return true
@@ -107,13 +119,14 @@ final class RoundCursor {
   func outcome(for id: [UInt8]) throws -> Outcome? {
     guard try isNext(id) else { return nil }
     if let line = try answers?.take(id) {
-      if line.isSuccess, let body = line.body {
-        var json: [UInt8] = []
-        line.summary.appendAnswer(answerKind, line.scanner, body: body, to: &json)
+      var json: [UInt8] = []
+      switch line.verdict(answerFormat, inputIsArray: lastInputIsArray, appendingTo: &json) {
+      case .answer:
         let model = line.summary.model.map { String(decoding: line.scanner.decodeString(contents: $0), as: UTF8.self) }
         return .answer(json, model: model ?? context.model, line.summary.tally)
+      case .failure(let record):
+        return .failure(record)
       }
-      return .failure(FailureRecord(from: line))
     }
     if let line = try errors?.take(id) {
       return .failure(FailureRecord(from: line))
