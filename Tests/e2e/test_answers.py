@@ -257,5 +257,25 @@ class TestAnswers(E2ETest):
             self.assertEqual([struct.unpack("<f", struct.pack("<f", x))[0] for x in item["llm"][0]], floats)
 
 
+class TestLineErrors(E2ETest):
+    def test_each_item_gets_its_own_lines_error(self):
+        emulator = self.start_emulator(
+            "--invalid-lines", "2,5", "--invalid-lines-error",
+            json.dumps({"code": "invalid_request", "message": "bad request here"}))
+        run = self.new_run(count=8, prompt=CHAT_PROMPT)
+        self.make("merged", "BATCH=%s" % run, "POLL=1", env=self.env(emulator))
+        ledger = json.loads((run / "status.json").read_text())
+        self.assertEqual([f["status"] for f in ledger["files"]], ["failed"])
+        self.assertEqual([e["line"] for e in ledger["files"][0]["errors"]], [2, 5])
+        for number, item in enumerate(merged(run), 1):
+            self.assertIsNone(item["llm"])
+            error = item["llm_error"]
+            self.assertEqual(error["code"], "invalid_request")
+            # Lines 2 and 5 name their own line; the others get the batch's
+            # first error, which is line 2's.
+            line = number if number in (2, 5) else 2
+            self.assertEqual(error["message"], "the batch failed: line %d: bad request here" % line)
+
+
 if __name__ == "__main__":
     sys.exit(support.main(sys.modules[__name__]))

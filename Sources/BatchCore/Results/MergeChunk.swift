@@ -203,7 +203,7 @@ final class MergeChunk: PipelineChunk {
       let result: ResultLine
       switch m.kind {
       case .missing:
-        if answer == nil { failure = contexts[m.context].missing }
+        if answer == nil { failure = contexts[m.context].missing(line: m.lineNumber) }
         continue
       case .answer, .error:
         do {

@@ -111,7 +111,7 @@ final class RoundCursor {
     } else if let errors, let line = try errors.takeLine(id) {
       chunk.add(.error, line: line, inPlace: errors.isMapped, lineNumber: errors.lineNumber, context: context)
     } else {
-      chunk.add(.missing, line: nil, inPlace: false, lineNumber: 0, context: context)
+      chunk.add(.missing, line: nil, inPlace: false, lineNumber: requests?.lineNumber ?? 0, context: context)
     }
   }
 
@@ -131,7 +131,7 @@ final class RoundCursor {
     if let line = try errors?.take(id) {
       return .failure(FailureRecord(from: line))
     }
-    return .failure(context.missing)
+    return .failure(context.missing(line: requests?.lineNumber ?? 0))
   }
 
   /// Checks that the current file's results were all taken: a line left
@@ -160,16 +160,28 @@ final class RoundCursor {
     answers?.keepBehind = MergeChunk.bytesInFlight
     errors?.keepBehind = MergeChunk.bytesInFlight
     let missing: FailureRecord
+    var lineErrors: [Int: FailureRecord] = [:]
     switch file.status {
     case .expired?: missing = .missing(code: "batch_expired", message: "the batch expired before this request ran")
     case .cancelled?: missing = .missing(code: "batch_cancelled", message: "the batch was cancelled before this request ran")
     case .failed?:
-      let first = file.errors?.first
-      missing = .missing(code: first?.code ?? "batch_failed", message: "the batch failed: " + (first?.message ?? "no reason given"))
+      // A request named by errors.data[] gets its own line's error; the
+      // others get the batch's: its first error without a line, else its
+      // first error.
+      let errors = file.errors ?? []
+      let batchError = errors.first { $0.line == nil } ?? errors.first
+      func describe(_ error: BatchErrorRecord?) -> String {
+        "the batch failed: " + (error?.line.map { "line \($0): " } ?? "") + (error?.message ?? "no reason given")
+      }
+      missing = .missing(code: batchError?.code ?? "batch_failed", message: describe(batchError))
+      for error in errors {
+        guard let line = error.line, lineErrors[line] == nil else { continue }
+        lineErrors[line] = .missing(code: error.code ?? "batch_failed", message: describe(error))
+      }
     default: missing = .missing(code: "request_not_run")
     }
     context = ResultFileContext(
-      model: file.model, missing: missing, answersName: answers?.name ?? "", errorsName: errors?.name ?? "",
+      model: file.model, missing: missing, lineErrors: lineErrors, answersName: answers?.name ?? "", errorsName: errors?.name ?? "",
       mappedFiles: [answers?.mappedFile, errors?.mappedFile].compactMap { $0 })
     return true
   }
