@@ -10,6 +10,7 @@ enum FailureAdvice {
     case "invalid_json":
       return "the text is not JSON: raise the token limit, or ask for a json_schema response format with strict true"
     case "schema_mismatch": return "the JSON does not match the schema: set strict true in the json_schema response format"
+    case "model_not_found": return "the server does not know the model: check its name in prompt.json"
     case "empty_answer": return "the answer held no text: see the message, or merge with \"answer\": \"body\" to look"
     default: return nil
     }

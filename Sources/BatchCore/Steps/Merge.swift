@@ -92,7 +92,12 @@ public func mergeRun(_ options: MergeOptions) throws -> MergeReport {
     target?.abandon()
     throw error
   }
-  printCounter(report, prices: prices, toStdout: toStdout)
+  let requested = Array(Set(ledger.files.map(\.model))).sorted()
+  printCounter(report, prices: prices, requested: requested, toStdout: toStdout)
+  // A model the server does not know is most often a slip in its name.
+  if report.failures["model_not_found"] != nil {
+    for model in requested where prices.price(for: model) == nil { Diagnostics.note(prices.noPriceMessage(for: model)) }
+  }
   return report
 }
 
