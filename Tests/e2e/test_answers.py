@@ -240,6 +240,21 @@ class TestAnswers(E2ETest):
             codes[expected] = codes.get(expected, 0) + 1
         self.assertEqual(set(codes), {"invalid_json", "schema_mismatch"}, codes)
 
+    def test_structured_output_responses(self):
+        emulator = self.start_emulator("--structured-outputs")
+        run = self.new_run(count=100, prompt={
+            "url": "/v1/responses", "custom_id": "{{uuid}}", "answer": "json",
+            "body": {"model": "gpt-4o-mini", "max_output_tokens": 200, "input": "Classify: {{name}}",
+                     "text": {"format": {"type": "json_schema", "name": "label", "strict": True,
+                                         "schema": self.SCHEMA}}}})
+        self.make("merged", "BATCH=%s" % run, "POLL=1", env=self.env(emulator))
+        raw = raw_results(run)
+        for item in merged(run):
+            text, error = responses_expectation(raw[item["uuid"]]["response"]["body"])
+            self.assertIsNone(error)
+            self.assertEqual(item["llm"], json.loads(text))
+            self.assertIsInstance(item["llm"], dict)
+
     def test_base64_embeddings(self):
         emulator = self.start_emulator()
         run = self.new_run(count=50, prompt={

@@ -34,7 +34,9 @@ func printCounter(_ report: MergeReport, prices: PriceTable, requested: [String]
   }
   let failed = report.items - report.answered
   if failed > 0 {
-    let codes = report.failures.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+    // Codes come from the server: no control characters on the terminal.
+    let codes = report.failures.sorted { $0.value > $1.value }
+      .map { "\(OpenAIClient.printable($0.key)) \($0.value)" }.joined(separator: ", ")
     var text = "\(failed) of \(report.items) items failed (\(codes))"
     text += report.retryable > 0 ? "; \(report.retryable) can be retried with make retry" : "; none can be retried"
     Diagnostics.note(text)

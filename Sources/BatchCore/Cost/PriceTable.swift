@@ -117,7 +117,8 @@ public struct PriceTable: Codable, Sendable {
   public func noPriceMessage(for model: String) -> String {
     let near = nearestNames(to: model)
     let hint = near.isEmpty ? "" : " (did you mean \(near.joined(separator: " or "))?)"
-    return "no price for '\(model)'\(hint); add it to prices.json"
+    // The name may come from a response body: no control characters.
+    return "no price for '\(OpenAIClient.printable(model))'\(hint); add it to prices.json"
   }
 
   /// Up to two known names closest to `model` in edit distance, when close
