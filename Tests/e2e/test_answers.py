@@ -165,6 +165,14 @@ class TestAnswers(E2ETest):
         for item in merged(run):
             choices = sorted(raw[item["uuid"]]["response"]["body"]["choices"], key=lambda c: c["index"])
             self.assertEqual(item["llm"], [c["message"] for c in choices])
+        # Merge reads "answer" again: a bad one is bad data, and nothing is written.
+        before = (run / "items_classified.jsonl").read_bytes()
+        prompt["answer"] = "texts"
+        support.write_json(run / "prompt.json", prompt)
+        _, err = self.tool("batch-merge", run, env=self.env(), expect=65)
+        self.assertIn("prompt.json:", err)
+        self.assertIn("'answer' must be one of", err)
+        self.assertEqual((run / "items_classified.jsonl").read_bytes(), before)
 
     def test_tool_calls(self):
         emulator = self.start_emulator("--answer-tool-calls-rate", "1")

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// What an item's answer field holds: `prompt.json`'s `"answer"`.
 public enum AnswerMode: String, Sendable, CaseIterable {
   /// The answer's text (an array of texts for `n > 1`).
@@ -24,10 +30,12 @@ struct AnswerFormat: Sendable {
   }
 
   /// The run's format: its endpoint, and the mode and schema of its
-  /// `prompt.json` when there is one that compiles (a run whose template
-  /// was removed after prepare gets its text).
-  init(endpoint: String, promptPath: String) {
-    let template = try? Template.load(path: promptPath)
+  /// `prompt.json`, read again so that another `"answer"` gives another
+  /// view of the same results (a run whose template is gone gets its text).
+  ///
+  /// - Throws: ``ToolError`` 65 if `prompt.json` is there but not a template.
+  init(endpoint: String, promptPath: String) throws {
+    let template = access(promptPath, F_OK) == 0 ? try Template.load(path: promptPath) : nil
     self.init(kind: AnswerKind(endpoint: endpoint), mode: template?.answer ?? .text, schema: template?.answerSchema)
   }
 }

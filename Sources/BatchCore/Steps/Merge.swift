@@ -54,7 +54,7 @@ public func mergeRun(_ options: MergeOptions) throws -> MergeReport {
   let writer = target?.writer ?? BufferedWriter(fd: 1, name: "<stdout>")
   var report = MergeReport()
   let format = MergedLineFormat(
-    outputField: ledger.outputField, answer: AnswerFormat(endpoint: ledger.endpoint, promptPath: run.promptPath),
+    outputField: ledger.outputField, answer: try AnswerFormat(endpoint: ledger.endpoint, promptPath: run.promptPath),
     itemsPath: run.itemsPath)
   first.checksInputArray = format.answer.kind == .embeddings || format.answer.kind == .moderations
 
