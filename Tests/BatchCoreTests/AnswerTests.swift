@@ -124,6 +124,22 @@ private func chat(_ message: String, finish: String = "stop") -> String {
     #expect(try verdict(bad, .embeddings).code == "invalid_embedding")
   }
 
+  @Test func messageAndBodyModes() throws {
+    let body = chat(#"{ "role": "assistant", "content": "Soup", "annotations": [] }"#)
+    #expect(try verdict(body, .chat, mode: .message).answer == #"{"role":"assistant","content":"Soup","annotations":[]}"#)
+    #expect(
+      try verdict(body, .chat, mode: .body).answer
+        == #"{"model":"o4-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Soup","annotations":[]},"finish_reason":"stop"}]}"#)
+    // A refusal fails in every mode: the field never holds an unusable answer.
+    let refused = chat(#"{"content":null,"refusal":"No."}"#)
+    for mode in AnswerMode.allCases { #expect(try verdict(refused, .chat, mode: mode).code == "refusal") }
+    let completion = #"{"choices":[{"index":0,"text":"Paris","finish_reason":"stop"}]}"#
+    #expect(try verdict(completion, .completions, mode: .message).answer == #"{"index":0,"text":"Paris","finish_reason":"stop"}"#)
+    let response = #"{"status":"completed","output":[{"type":"message","content":[{"type":"output_text","text":"{\"a\": 1}"}]}]}"#
+    #expect(try verdict(response, .responses, mode: .message).answer == #"[{"type":"message","content":[{"type":"output_text","text":"{\"a\": 1}"}]}]"#)
+    #expect(try verdict(response, .responses, mode: .json).answer == #"{"a":1}"#)
+  }
+
   @Test func moderationsGiveTheResultsForAnArrayInput() throws {
     let body = #"{"results":[{"flagged":false}]}"#
     #expect(try verdict(body, .moderations).answer == #"{"flagged":false}"#)

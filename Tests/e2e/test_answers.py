@@ -279,6 +279,23 @@ class TestAnswers(E2ETest):
             # Each number reads back as the same float32.
             self.assertEqual([struct.unpack("<f", struct.pack("<f", x))[0] for x in item["llm"][0]], floats)
 
+    def test_moderations_give_results(self):
+        emulator = self.start_emulator()
+        items = [{"id": "s%d" % n, "text": "text %d" % n} for n in range(5)]
+        items += [{"id": "a%d" % n, "text": ["first %d" % n, "second %d" % n]} for n in range(5)]
+        run = self.new_run(items=items, prompt={
+            "url": "/v1/moderations", "custom_id": "{{id}}",
+            "body": {"model": "omni-moderation-latest", "input": "{{text}}"}})
+        self.make("merged", "BATCH=%s" % run, "POLL=1", env=self.env(emulator))
+        raw = raw_results(run)
+        for item in merged(run):
+            results = raw[item["id"]]["response"]["body"]["results"]
+            if isinstance(item["text"], list):
+                self.assertEqual(item["llm"], results)
+                self.assertEqual(len(results), 2)
+            else:
+                self.assertEqual(item["llm"], results[0])
+
 
 class TestLineErrors(E2ETest):
     def test_each_item_gets_its_own_lines_error(self):
