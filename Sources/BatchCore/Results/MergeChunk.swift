@@ -224,7 +224,9 @@ final class MergeChunk: PipelineChunk {
         answer = result
         answerContext = m.context
         cut = isCut
-      case .failure(let record):
+      case .failure(var record):
+        // Tokens spent on an unusable answer are paid: count them under a model.
+        if record.tally != nil && record.model == nil { record.model = contexts[m.context].model }
         failure = record
       }
     }
