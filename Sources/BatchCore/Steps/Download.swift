@@ -16,7 +16,7 @@ import Foundation
 /// - Throws: ``ToolError``: 66 when batches are not finished, 75 for
 ///   network trouble, 77 for a refused key.
 public func downloadRun(_ run: RunDirectory, client: OpenAIClient? = nil, stagingInRun: Bool = false) async throws {
-  guard let remote = try RemoteRun.openUnlessSettled(run, client: client) else { return }
+  guard let remote = try RemoteRun.openUnlessSettled(run, client: client, locking: .waitIfHeld) else { return }
   if stagingInRun { try run.stageDownloadsInRun() }
   defer { if stagingInRun { run.clearIncoming() } }
   let ledger = try remote.ledger()
