@@ -42,6 +42,36 @@ class LongDayTests(E2ETest):
         """Every item of the merged result has its answer."""
         self.assert_merged(run, answer_check=support.nonempty_string)
 
+    def background_make(self, run, env, target="merged"):
+        """`make target` started in its own process group, killed at cleanup if still running."""
+        proc = subprocess.Popen(make_argv("--no-print-directory", target, "BATCH=%s" % run), env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
+
+        def stop():
+            if proc.poll() is None:
+                os.killpg(proc.pid, 9)
+                proc.wait()
+        self.addCleanup(stop)
+        return proc
+
+    def cancel_while_merged_waits(self, emulator, run, env, ready):
+        """Starts `make merged`, runs `make cancelled` once ready(batches of
+        the run) holds, and checks that the waiting make then ends by itself
+        with status 0. Returns make cancelled's stderr."""
+        waiting = self.background_make(run, env)
+        deadline = time.monotonic() + 60
+        while True:
+            mine = [b for b in emulator.state()["batches"] if (b.get("metadata") or {}).get("batchline_run")]
+            if ready(mine):
+                break
+            self.assertLess(time.monotonic(), deadline, mine)
+            time.sleep(0.3)
+        out, err = self.make("cancelled", "BATCH=%s" % run, env=env, timeout=120)
+        out, merged_err = waiting.communicate(timeout=60)
+        self.assertEqual(waiting.returncode, 0, merged_err[-3000:])
+        return err
+
     # ----------------------------------------------------------------------
     # Polling
 
@@ -144,15 +174,9 @@ class LongDayTests(E2ETest):
         emulator = self.held_emulator(0.9, 6, enqueued_token_limit={"gpt-4o-mini": 300000})
         runs = [self.new_run("run%d" % n) for n in range(3)]
         env = self.run_env(emulator, BATCHLINE_MAX_REQUESTS=500, BATCHLINE_CAPACITY_PAUSE=1)
-        procs = [subprocess.Popen(make_argv("--no-print-directory", "merged", "BATCH=%s" % run), env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                  start_new_session=True) for run in runs]
+        procs = [self.background_make(run, env) for run in runs]
         for proc in procs:
-            try:
-                out, err = proc.communicate(timeout=300)
-            finally:
-                if proc.poll() is None:
-                    os.killpg(proc.pid, 9)
+            out, err = proc.communicate(timeout=300)
             self.assertEqual(proc.returncode, 0, err[-3000:])
         for run in runs:
             self.all_answered(run)
@@ -168,28 +192,11 @@ class LongDayTests(E2ETest):
                         finalizing_seconds=1, cancelling_seconds=2, track_answers=True)
         run = self.new_run()
         env = self.run_env(emulator, BATCHLINE_MAX_REQUESTS=250, POLL=2)
-        waiting = subprocess.Popen(make_argv("--no-print-directory", "merged", "BATCH=%s" % run), env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                   start_new_session=True)
-        try:
-            # Once every batch runs and some requests are done, cancel from a second terminal.
-            deadline = time.monotonic() + 60
-            while True:
-                batches = emulator.state()["batches"]
-                if (len(batches) == 4 and all(b["status"] == "in_progress" for b in batches)
-                        and all(b["request_counts"]["completed"] >= 25 for b in batches)):
-                    break
-                self.assertLess(time.monotonic(), deadline, batches)
-                time.sleep(0.3)
-            out, err = self.make("cancelled", "BATCH=%s" % run, env=env, timeout=120)
-            self.assertEqual(err.count("cancelling batch"), 4, err)
-            # The waiting make ends by itself and merges what finished.
-            out, merged_err = waiting.communicate(timeout=60)
-        finally:
-            if waiting.poll() is None:
-                os.killpg(waiting.pid, 9)
-                waiting.wait()
-        self.assertEqual(waiting.returncode, 0, merged_err[-3000:])
+        # Once every batch runs and some requests are done, cancel from a second terminal.
+        err = self.cancel_while_merged_waits(emulator, run, env, lambda batches: (
+            len(batches) == 4 and all(b["status"] == "in_progress" for b in batches)
+            and all(b["request_counts"]["completed"] >= 25 for b in batches)))
+        self.assertEqual(err.count("cancelling batch"), 4, err)
         state = emulator.state()["batches"]
         self.assertEqual([b["status"] for b in state], ["cancelled"] * 4)
         items = [json.loads(line) for line in support.merged_lines(self, run)]
@@ -207,6 +214,37 @@ class LongDayTests(E2ETest):
         answered = emulator.admin("GET", "stats")["answered"]
         self.assertEqual(answered["twice"], 0, answered)
         self.assertEqual(answered["custom_ids"], 1000, answered)
+
+    def test_cancel_while_create_waits_for_capacity(self):
+        # Ten files of about 23,000 tokens; the other job leaves room for one.
+        emulator = self.held_emulator(0.9, 600, enqueued_token_limit={"gpt-4o-mini": 300000})
+        emulator.config(speed=1, validating_seconds=1, in_progress_seconds=60, per_request_seconds=0,
+                        cancelling_seconds=1)
+        run = self.new_run()
+        env = self.run_env(emulator, BATCHLINE_MAX_REQUESTS=100, BATCHLINE_CAPACITY_PAUSE=1, POLL=2)
+        # One batch runs, the other files wait for capacity.
+        err = self.cancel_while_merged_waits(emulator, run, env, lambda batches: (
+            any(b["status"] == "in_progress" for b in batches)
+            and len([b for b in batches if b["status"] == "failed"]) >= 3))
+        self.assertIn("it will not be submitted", err)
+        # None of the run's batches is left running or ran after the cancel:
+        # the files that had none then never got one.
+        time.sleep(3)
+        mine = [b for b in emulator.state()["batches"] if (b.get("metadata") or {}).get("batchline_run")]
+        self.assertTrue(all(b["status"] in ("cancelled", "failed") for b in mine), mine)
+        files = self.ledger(run)["files"]
+        unsubmitted = [f for f in files if f.get("batch_id") is None]
+        self.assertTrue(unsubmitted)
+        self.assertTrue(all(f["status"] == "cancelled" for f in unsubmitted), unsubmitted)
+        self.assertEqual(len([b for b in mine if b["status"] == "cancelled"]), len(files) - len(unsubmitted))
+        self.assertFalse(emulator.admin("GET", "stats")["held_batch_cancelled"])
+        items = [json.loads(line) for line in support.merged_lines(self, run)]
+        self.assertTrue(all(item["llm"] is not None or item["llm_error"]["code"] == "batch_cancelled"
+                            for item in items))
+        emulator.config(held_share=0, in_progress_seconds=1)
+        self.make("retry", "BATCH=%s" % run, env=env, timeout=200)
+        self.all_answered(run)
+        self.assertEqual(emulator.admin("GET", "stats")["answered"]["twice"], 0)
 
 
 if __name__ == "__main__":

@@ -74,7 +74,8 @@ struct CreateScheduler {
       try await refreshOpenBatches()
       try await submitWhatFits()
       let ledger = try remote.ledger()
-      let waiting = ledger.files.filter { $0.batchId == nil }
+      // A file cancelled before it had a batch has a status and no batch.
+      let waiting = ledger.files.filter { $0.batchId == nil && $0.status == nil }
       let open = ledger.files.filter { $0.batchId != nil && !$0.isTerminal }
       let validating = open.filter { $0.status == nil || $0.status == .validating }
       if waiting.isEmpty && validating.isEmpty { return }
@@ -218,7 +219,8 @@ struct CreateScheduler {
       let now = Date()
       guard
         let file = ledger.files.first(where: {
-          $0.batchId == nil && $0.createStartedAt == nil && !blocked.contains($0.model) && capacity.mayTry($0.model, at: now)
+          $0.batchId == nil && $0.status == nil && $0.createStartedAt == nil && !blocked.contains($0.model)
+            && capacity.mayTry($0.model, at: now)
         })
       else { return }
       let open = ledger.files.filter { $0.batchId != nil && !$0.isTerminal && $0.model == file.model }
@@ -243,7 +245,15 @@ struct CreateScheduler {
   /// - Returns: False when the server refused for the enqueued limit.
   private mutating func create(_ file: RequestFileRecord, ledger: Ledger) async throws -> Bool {
     let local = file.inputFilename.local
-    try remote.updateFile(local) { $0.createStartedAt = RemoteRun.now }
+    // The intent goes in only if a cancel (in another process) has not ended the file meanwhile.
+    let wanted = try run.updateLedger { ledger -> Bool in
+      guard let n = ledger.files.firstIndex(where: { $0.inputFilename.local == local }),
+        ledger.files[n].batchId == nil, ledger.files[n].status == nil
+      else { return false }
+      ledger.files[n].createStartedAt = RemoteRun.now
+      return true
+    }
+    guard wanted else { return true }
     let metadata = [
       "batchline_run": ledger.runId, "batchline_file": local,
       "batchline_sha256": file.inputFilename.sha256 ?? "", "batchline_round": String(file.round),

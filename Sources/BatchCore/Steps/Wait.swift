@@ -41,25 +41,28 @@ public func waitRun(_ options: WaitOptions, client: OpenAIClient? = nil) async t
       options.run, client: client, locking: options.cancel ? .none : .failIfHeld)
   else { return }
   let first = try remote.ledger()
+  var cancelled: Set<String> = []
   if options.cancel {
-    try await cancelBatches(first.files, remote: remote)
-  } else if let missing = first.files.first(where: { $0.batchId == nil }) {
+    try await cancelBatches(first.files, remote: remote, asked: &cancelled)
+  } else if let missing = first.files.first(where: { $0.batchId == nil && $0.status == nil }) {
     throw ToolError.noInput("in/\(missing.inputFilename.local) has no batch yet; run batch-create")
   }
   var progress = Progress(start: Date())
   var schedule = PollSchedule(poll: options.poll)
   while true {
     try await schedule.readDue(try remote.ledger().files, remote: remote)
+    // A create in another process may have made a batch meanwhile.
+    if options.cancel { try await cancelBatches(try remote.ledger().files, remote: remote, asked: &cancelled) }
     let now = try remote.ledger()
-    // Cancel waits for the batches there are; files with none are create's.
-    let watched = now.files.filter { !options.cancel || $0.batchId != nil }
+    // Cancel waits for the batches there are; a create under way is left to its tool.
+    let watched = now.files.filter { !options.cancel || $0.batchId != nil || $0.status != nil }
     progress.show(watched)
     let running = watched.filter { !$0.isTerminal }
     if running.isEmpty {
       progress.finish(watched)
       for file in watched where file.status != .completed {
         let reason = file.errors?.first.map { ": " + ($0.line.map { "line \($0): " } ?? "") + ($0.message ?? $0.code ?? "") } ?? ""
-        Diagnostics.note("in/\(file.inputFilename.local): batch \(file.batchId!) \(file.status!)\(reason)")
+        Diagnostics.note("in/\(file.inputFilename.local): \(file.batchId.map { "batch \($0)" } ?? "no batch") \(file.status!)\(reason)")
       }
       return
     }
@@ -72,10 +75,16 @@ public func waitRun(_ options: WaitOptions, client: OpenAIClient? = nil) async t
 }
 
 /// Cancels each batch of `files` that has not ended (`POST
-/// /v1/batches/{id}/cancel`), recording what the server answers.
-private func cancelBatches(_ files: [RequestFileRecord], remote: RemoteRun) async throws {
+/// /v1/batches/{id}/cancel`), recording what the server answers, and ends
+/// the files that have no batch and no create under way as cancelled, so
+/// that a batch-create waiting for capacity in another process makes no
+/// more batches.
+///
+/// - Parameter asked: The batches asked already, each asked once.
+private func cancelBatches(_ files: [RequestFileRecord], remote: RemoteRun, asked: inout Set<String>) async throws {
   var answers: [String: Batch] = [:]
   for file in files where file.batchId != nil && !file.isTerminal && file.status != .cancelling {
+    guard asked.insert(file.batchId!).inserted else { continue }
     let local = file.inputFilename.local
     do {
       answers[local] = try await remote.client.cancelBatch(id: file.batchId!)
@@ -87,10 +96,15 @@ private func cancelBatches(_ files: [RequestFileRecord], remote: RemoteRun) asyn
       throw error.asToolError
     }
   }
-  for file in files where file.batchId == nil {
-    Diagnostics.note("in/\(file.inputFilename.local): no batch yet, nothing to cancel")
-  }
   try remote.record(answers)
+  try remote.run.updateLedger { ledger in
+    for n in ledger.files.indices {
+      let file = ledger.files[n]
+      guard file.batchId == nil, file.status == nil, file.createStartedAt == nil else { continue }
+      ledger.files[n].cancelUnsubmitted()
+      Diagnostics.note("in/\(file.inputFilename.local): no batch yet; it will not be submitted")
+    }
+  }
 }
 
 /// The progress display: on a terminal, one live line per batch and a total
