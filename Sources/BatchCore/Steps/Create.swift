@@ -159,8 +159,16 @@ struct CreateScheduler {
       } else {
         refused[file.model, default: []].append(file)
       }
+      // Under the lock, and only if a cancel (in another process) has not ended the file meanwhile.
+      let reset = try run.updateLedger { ledger -> Bool in
+        guard let n = ledger.files.firstIndex(where: { $0.inputFilename.local == local }),
+          ledger.files[n].batchId == file.batchId, ledger.files[n].status == .failed
+        else { return false }
+        ledger.files[n].resetForResubmission(reason: reason)
+        return true
+      }
+      guard reset else { continue }
       Diagnostics.note("in/\(local): batch \(file.batchId!) was refused (\(reason)); it will be made again")
-      try remote.updateFile(local) { $0.resetForResubmission(reason: reason) }
     }
     // One refusal per model and round: files refused together are one try.
     for (_, files) in refused.sorted(by: { $0.key < $1.key }) {

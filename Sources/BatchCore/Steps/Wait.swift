@@ -54,8 +54,12 @@ public func waitRun(_ options: WaitOptions, client: OpenAIClient? = nil) async t
     // A create in another process may have made a batch meanwhile.
     if options.cancel { try await cancelBatches(try remote.ledger().files, remote: remote, asked: &cancelled) }
     let now = try remote.ledger()
-    // Cancel waits for the batches there are; a create under way is left to its tool.
-    let watched = now.files.filter { !options.cancel || $0.batchId != nil || $0.status != nil }
+    // Cancel waits for the batches there are, and for a create under way
+    // in another process (its batch is cancelled once recorded); an intent
+    // older than a create can take is one a killed create left.
+    let watched = now.files.filter {
+      !options.cancel || $0.batchId != nil || $0.status != nil || RemoteRun.now - ($0.createStartedAt ?? 0) < 300
+    }
     progress.show(watched)
     let running = watched.filter { !$0.isTerminal }
     if running.isEmpty {
@@ -69,7 +73,7 @@ public func waitRun(_ options: WaitOptions, client: OpenAIClient? = nil) async t
     if options.once {
       throw ToolError(.tryAgainLater, "\(running.count) batch\(running.count == 1 ? " is" : "es are") still running; run again later")
     }
-    let next = running.map { schedule.due($0.inputFilename.local) }.min() ?? Date()
+    let next = running.map { $0.batchId == nil ? Date().addingTimeInterval(1) : schedule.due($0.inputFilename.local) }.min() ?? Date()
     try await pause(max(0.05, next.timeIntervalSinceNow))
   }
 }
@@ -85,6 +89,8 @@ private func cancelBatches(_ files: [RequestFileRecord], remote: RemoteRun, aske
   var answers: [String: Batch] = [:]
   for file in files where file.batchId != nil && !file.isTerminal && file.status != .cancelling {
     guard asked.insert(file.batchId!).inserted else { continue }
+    // What the ledger says may be stale: a batch that failed validation
+    // meanwhile is not cancelled but ended below.
     let local = file.inputFilename.local
     do {
       answers[local] = try await remote.client.cancelBatch(id: file.batchId!)
@@ -100,7 +106,12 @@ private func cancelBatches(_ files: [RequestFileRecord], remote: RemoteRun, aske
   try remote.run.updateLedger { ledger in
     for n in ledger.files.indices {
       let file = ledger.files[n]
-      guard file.batchId == nil, file.status == nil, file.createStartedAt == nil else { continue }
+      // A batch refused for capacity waits to be made again: it is not either.
+      if file.status == .failed, let reason = file.resubmittableFailure {
+        ledger.files[n].resetForResubmission(reason: reason)
+      } else {
+        guard file.batchId == nil, file.status == nil, file.createStartedAt == nil else { continue }
+      }
       ledger.files[n].cancelUnsubmitted()
       Diagnostics.note("in/\(file.inputFilename.local): no batch yet; it will not be submitted")
     }
