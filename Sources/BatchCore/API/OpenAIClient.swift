@@ -445,7 +445,7 @@ public final class OpenAIClient: Sendable {
       throw httpError(response.head, body: response.body, request: request, kind: kind)
     }
     do {
-      return try JSONDecoder().decode(T.self, from: response.body)
+      return try serverDecoder().decode(T.self, from: response.body)
     } catch {
       let reason = "not a valid \(String(describing: T.self)) object (\(Self.decodingReason(error)))"
       throw APIError(
@@ -454,15 +454,19 @@ public final class OpenAIClient: Sendable {
     }
   }
 
-  /// The ``APIError`` of an error status, with the server's message redacted.
+  /// A decoder whose server text is cleaned and redacted of this client's key
+  /// (``ServerText``).
+  private func serverDecoder() -> JSONDecoder {
+    let decoder = JSONDecoder()
+    decoder.userInfo[.apiKey] = configuration.apiKey
+    return decoder
+  }
+
+  /// The ``APIError`` of an error status, with the server's message cleaned and redacted.
   private func httpError(_ head: HTTPResponseHead, body: Data, request: HTTPRequest, kind: RequestKind) -> APIError {
-    var detail = (try? JSONDecoder().decode(APIErrorEnvelope.self, from: body))?.error
-    if var decoded = detail {
-      decoded.message = decoded.message.map { configuration.redact($0) }
-      decoded.param = decoded.param.map { configuration.redact($0) }
-      detail = decoded
-    } else if (300..<400).contains(head.status) {
-      let location = head.header("location").flatMap { URL(string: $0)?.host } ?? "elsewhere"
+    var detail = (try? serverDecoder().decode(APIErrorEnvelope.self, from: body))?.error
+    if detail == nil, (300..<400).contains(head.status) {
+      let location = head.header("location").flatMap { URL(string: $0)?.host }.map { ServerText.clean($0, limit: 100) } ?? "elsewhere"
       detail = APIErrorEnvelope.Detail(message: "redirect to '\(location)' not followed")
     }
     return APIError(

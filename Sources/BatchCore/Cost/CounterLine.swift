@@ -10,7 +10,7 @@ func printCounter(_ report: MergeReport, prices: PriceTable, toStdout: Bool) {
     if let price = prices.price(for: model) {
       cost += tally.cost(at: price)
     } else if tally.input + tally.output > 0 {
-      unpriced.append(model)
+      unpriced.append(ServerText.clean(model, limit: 100))
     }
   }
   let counter = String(
@@ -24,7 +24,10 @@ func printCounter(_ report: MergeReport, prices: PriceTable, toStdout: Bool) {
   Diagnostics.note(detail)
   let failed = report.items - report.answered
   if failed > 0 {
-    let codes = report.failures.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+    // The codes come from the server's result lines: cleaned, and a few only.
+    let sorted = report.failures.sorted { $0.value > $1.value }
+    var codes = sorted.prefix(10).map { "\(ServerText.clean($0.key, limit: 64)) \($0.value)" }.joined(separator: ", ")
+    if sorted.count > 10 { codes += ", …" }
     var text = "\(failed) of \(report.items) items failed (\(codes))"
     text += report.retryable > 0 ? "; \(report.retryable) can be retried with make retry" : "; none can be retried"
     Diagnostics.note(text)

@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""A hostile server and a careless environment (issue 12): escape sequences
+and secrets in what the server says, huge and dripping bodies, planted
+symlinks, a tight umask, forged field names, duplicate keys. Each ends in a
+clear line with the right status, nothing lost, and no byte of the server's
+escape sequences on the terminal or in status.json.
+
+usage: python3 Tests/e2e/test_hostile.py BIN_DIR [unittest options]
+"""
+
+import json
+import os
+import re
+import sys
+
+import support
+from support import E2ETest, read_lines
+
+KEY = "sk-test-hostile-0123456789"
+LEAK = "sk-proj-EmulatorLeak"
+# ESC, the one-byte CSI (UTF-8 C2 9B), BEL, NUL, BS, DEL: none may come from the server.
+CONTROL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]")
+
+
+class TestHostileText(E2ETest):
+    def assert_clean(self, *outputs, run=None):
+        """No control byte, no key, no leaked secret in the outputs and status.json."""
+        texts = [o if isinstance(o, bytes) else o.encode() for o in outputs]
+        if run is not None:
+            texts.append((run / "status.json").read_bytes())
+        for text in texts:
+            self.assertIsNone(CONTROL.search(text), text[:3000])
+            self.assertNotIn(KEY.encode(), text)
+            self.assertNotIn(LEAK.encode(), text)
+            self.assertNotIn(b"\\u001b", text)
+
+    def raw_tool(self, name, *args, env, expect):
+        status, out, err = support.run_tool(name, *args, cwd=self.tmp, env=env, raw=True)
+        self.assertEqual(status, expect, "%s exited %s: %r" % (name, status, err[-2000:]))
+        return out, err
+
+    def test_batch_errors_are_cleaned_everywhere(self):
+        emulator = self.start_emulator()
+        emulator.config(fail_batch_count=1, hostile_text=["errors", "model"])
+        run = self.new_run(count=20)
+        env = self.env(emulator, key=KEY)
+        outputs = []
+        for name in ["batch-prepare", "batch-upload", "batch-create", "batch-wait", "batch-download",
+                     "batch-sort"]:
+            outputs += self.raw_tool(name, run, env=env, expect=0)
+        outputs += self.raw_tool("batch-wait", "--status", run, env=env, expect=0)
+        out, err = self.raw_tool("batch-merge", run, env=env, expect=0)
+        outputs += [out, err]
+        self.assertIn(b"20 of 20 items failed", err)
+        self.assertIn(b"key=***", b"".join(outputs))
+        self.assert_clean(*outputs, (run / "items_classified.jsonl").read_bytes(), run=run)
+        self.assertEqual(len(read_lines(run / "items_classified.jsonl")), 20)
+
+    def test_an_unknown_status_is_cleaned_and_not_terminal(self):
+        # Still running after create: then the status the server sends is not one it knows.
+        emulator = self.start_emulator(speed=1)
+        emulator.config(validating_seconds=0, in_progress_seconds=60)
+        run = self.new_run(count=5)
+        env = self.env(emulator, key=KEY)
+        for name in ["batch-prepare", "batch-upload", "batch-create"]:
+            self.raw_tool(name, run, env=env, expect=0)
+        emulator.config(hostile_text=["status", "model"])
+        out, err = self.raw_tool("batch-wait", "--once", run, env=env, expect=75)
+        status = json.loads((run / "status.json").read_text())["files"][0]["status"]
+        self.assertTrue(status.startswith("in_progress"), status)
+        self.assertNotEqual(status, "in_progress")
+        out2, err2 = self.raw_tool("batch-wait", "--status", run, env=env, expect=0)
+        self.assert_clean(out, err, out2, err2, run=run)
+
+    def test_an_error_answer_is_cleaned(self):
+        emulator = self.start_emulator()
+        emulator.config(hostile_text=["error_body"])
+        run = self.new_run(count=5)
+        env = self.env(emulator, key=KEY)
+        self.raw_tool("batch-prepare", run, env=env, expect=0)
+        self.raw_tool("batch-upload", run, env=env, expect=0)
+        # The upload the ledger records is forgotten: create gets a 400 with the payload.
+        emulator.reset(keep_config=True)
+        emulator.config(missing_file_400=True)
+        out, err = self.raw_tool("batch-create", run, env=env, expect=1)
+        self.assertEqual(err.count(b"\n"), 1, err)
+        self.assertIn(b"HTTP 400", err)
+        self.assert_clean(out, err, run=run)
+
+    def test_an_invented_custom_id_is_cleaned_in_sorts_message(self):
+        emulator = self.start_emulator()
+        emulator.config(hostile_text=["custom_id"])
+        run = self.new_run(count=5)
+        env = self.env(emulator, key=KEY)
+        for name in ["batch-prepare", "batch-upload", "batch-create", "batch-wait", "batch-download"]:
+            self.raw_tool(name, run, env=env, expect=0)
+        out, err = self.raw_tool("batch-sort", run, env=env, expect=65)
+        self.assertIn(b"is not a request of this batch", err)
+        self.assertEqual(err.count(b"\n"), 1, err)
+        self.assert_clean(out, err, run=run)
+
+
+if __name__ == "__main__":
+    sys.exit(support.main(sys.modules[__name__]))
