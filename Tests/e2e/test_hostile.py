@@ -100,5 +100,77 @@ class TestHostileText(E2ETest):
         self.assert_clean(out, err, run=run)
 
 
+class TestFiles(E2ETest):
+    def test_a_tight_umask_keeps_every_file_private(self):
+        emulator = self.start_emulator()
+        run = self.new_run(count=10)
+        old = os.umask(0o077)
+        try:
+            self.pipeline(run, self.env(emulator))
+        finally:
+            os.umask(old)
+        written = [run / "status.json", run / "items_classified.jsonl", run / "in" / "batch_001.jsonl",
+                   run / "out" / "batch_001.jsonl"]
+        for path in written:
+            self.assertEqual(os.stat(path).st_mode & 0o777, 0o600, path)
+
+    def test_a_planted_symlink_truncates_nothing(self):
+        emulator = self.start_emulator()
+        run = self.new_run(count=10)
+        env = self.env(emulator)
+        for name in ["batch-prepare", "batch-upload", "batch-create", "batch-wait"]:
+            self.tool(name, run, env=env)
+        victim = self.tmp / "precious.txt"
+        victim.write_text("precious\n")
+        (run / "out").mkdir(exist_ok=True)
+        os.symlink(victim, run / "out" / "batch_001.jsonl.part")
+        self.tool("batch-download", run, env=env)
+        self.assertEqual(victim.read_text(), "precious\n")
+        self.assertEqual(len(read_lines(run / "out" / "batch_001.jsonl")), 10)
+        self.assertFalse(os.path.lexists(run / "out" / "batch_001.jsonl.part"))
+
+    def test_a_killed_tools_temporary_files_in_the_run_are_swept(self):
+        run = self.new_run(count=10)
+        stale = [run / ".status.json.tmp.AbC123", run / ".items_classified.jsonl.tmp.xyZ789"]
+        for path in stale:
+            path.write_text("half")
+        mine = run / ".notes.tmp.txt"
+        mine.write_text("mine")
+        self.tool("batch-prepare", run, env=self.env())
+        for path in stale:
+            self.assertFalse(path.exists(), path)
+        self.assertEqual(mine.read_text(), "mine")
+
+    def test_make_clean_removes_only_batchlines_files(self):
+        emulator = self.start_emulator()
+        run = self.new_run(count=10)
+        env = self.env(emulator)
+        self.pipeline(run, env)
+        mine = [run / "in" / "notes.jsonl", run / "out" / "mine.jsonl", run / "out" / "batch_x.jsonl"]
+        for path in mine:
+            path.write_text("{}\n")
+        self.make("clean", "BATCH=%s" % run, env=env)
+        for path in mine:
+            self.assertTrue(path.exists(), path)
+        for gone in ["status.json", "items_classified.jsonl", "in/batch_001.jsonl", "out/batch_001.jsonl"]:
+            self.assertFalse((run / gone).exists(), gone)
+        self.assertTrue((run / "items.jsonl").exists())
+
+    def test_merge_takes_the_runs_lock(self):
+        import fcntl
+        emulator = self.start_emulator()
+        run = self.new_run(count=10)
+        env = self.env(emulator)
+        self.pipeline(run, env)
+        with open(run / ".batchline.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            for args in [(run,), (run, "-o", "-")]:
+                out, err = self.tool("batch-merge", *args, env=env, expect=75)
+                self.assertIn("another batchline tool is working on", self.assert_one_line(err, "batch-merge"))
+                self.assertEqual(out, "")
+        out, err = self.tool("batch-merge", run, "-o", "-", env=env)
+        self.assertEqual(out.encode(), (run / "items_classified.jsonl").read_bytes())
+
+
 if __name__ == "__main__":
     sys.exit(support.main(sys.modules[__name__]))

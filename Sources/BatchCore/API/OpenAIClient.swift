@@ -261,7 +261,7 @@ public final class OpenAIClient: Sendable {
     try Self.validateID(id, kind: "file")
     let part = destination + ".part"
     // Fail on an unwritable destination now, not after six retried downloads.
-    let probe = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    let probe = createReplacingStale(part)
     guard probe >= 0 else {
       throw ToolError.system(.failure, "write", part)
     }
