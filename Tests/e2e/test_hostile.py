@@ -172,5 +172,39 @@ class TestFiles(E2ETest):
         self.assertEqual(out.encode(), (run / "items_classified.jsonl").read_bytes())
 
 
+class TestInput(E2ETest):
+    def test_a_result_line_with_text_after_its_object_is_refused(self):
+        emulator = self.start_emulator()
+        emulator.config(result_trailing_rate=1.0)
+        run = self.new_run(count=5)
+        env = self.env(emulator)
+        for name in support.PIPELINE[:-1]:
+            self.tool(name, run, env=env)
+        out, err = self.tool("batch-merge", run, env=env, expect=65)
+        line = self.assert_one_line(err, "batch-merge")
+        self.assertRegex(line, r"out/batch_001\.jsonl:1: not valid JSON: unexpected text after the JSON object")
+        self.assertFalse((run / "items_classified.jsonl").exists())
+
+    def test_a_forged_output_field_and_a_duplicate_key_are_refused(self):
+        prompt = json.loads((support.SAMPLE_PROMPT).read_text())
+        prompt["output_field"] = 'llm","forged":"x","z'
+        run = self.new_run(prompt=json.dumps(prompt, indent=1))
+        out, err = self.tool("batch-prepare", run, env=self.env(), expect=65)
+        self.assertRegex(self.assert_one_line(err, "batch-prepare"), r"prompt\.json:\d+: 'output_field' ")
+        text = '{"url": "/v1/chat/completions",\n "body": {"model": "a",\n  "model": "b", "messages": []}}\n'
+        run = self.new_run(name="dup", prompt=text)
+        out, err = self.tool("batch-prepare", run, env=self.env(), expect=65)
+        self.assertIn("prompt.json:3: key 'model' appears twice", self.assert_one_line(err, "batch-prepare"))
+
+    def test_a_base_url_with_credentials_is_refused_unshown(self):
+        emulator = self.start_emulator()
+        run = self.new_run(count=5)
+        self.tool("batch-prepare", run, env=self.env())
+        url = emulator.base_url.replace("http://", "http://user:pa55word@")
+        out, err = self.tool("batch-upload", run, env=self.env(emulator, OPENAI_BASE_URL=url), expect=78)
+        self.assertNotIn("pa55word", self.assert_one_line(err, "batch-upload"))
+        self.assertEqual(emulator.log(), [])
+
+
 if __name__ == "__main__":
     sys.exit(support.main(sys.modules[__name__]))

@@ -209,6 +209,12 @@ public struct APIConfiguration: Sendable {
   private static func parseBaseURL(_ text: String, variable: String) throws -> URL {
     var text = text
     while text.hasSuffix("/") { text.removeLast() }
+    // `user:password@` would go to the server, and into every message that
+    // shows the URL: refused, without showing it.
+    let authority = text.components(separatedBy: "://").dropFirst().first?.split(separator: "/", maxSplits: 1).first
+    if authority?.contains("@") == true {
+      throw ToolError(.configuration, "\(variable) holds a user name or password; remove them (the key goes in the environment)")
+    }
     guard let url = URL(string: text), let scheme = url.scheme?.lowercased(),
       scheme == "http" || scheme == "https", let host = url.host, !host.isEmpty,
       url.query == nil, url.fragment == nil
