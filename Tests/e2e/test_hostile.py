@@ -100,6 +100,78 @@ class TestHostileText(E2ETest):
         self.assert_clean(out, err, run=run)
 
 
+class TestBoundedReads(E2ETest):
+    """Answers too large or too slow: memory stays small, the tool ends."""
+
+    def started_run(self, emulator, **extra):
+        run = self.new_run(count=5)
+        env = self.env(emulator, key=KEY, **extra)
+        for name in ["batch-prepare", "batch-upload", "batch-create"]:
+            self.tool(name, run, env=env)
+        # A batch that is still running, so that wait has to ask.
+        state = json.loads((run / "status.json").read_text())
+        state["files"][0]["status"] = "in_progress"
+        (run / "status.json").write_text(json.dumps(state))
+        return run, env
+
+    def wait_measured(self, run, env, timeout=60):
+        import subprocess
+        import time
+        started = time.monotonic()
+        proc = subprocess.Popen([str(support.BIN / "batch-wait"), str(run)], cwd=str(self.tmp), env=env,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        err = b""
+        deadline = started + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                proc.kill()
+                os.wait4(proc.pid, 0)
+                self.fail("batch-wait still running after %s s" % timeout)
+            time.sleep(0.05)
+        err = proc.stderr.read()
+        proc.stderr.close()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        return os.waitstatus_to_exitcode(status), err, usage.ru_maxrss / 1024, time.monotonic() - started
+
+    def test_a_gigabyte_error_body_is_read_as_a_prefix(self):
+        emulator = self.start_emulator()
+        run, env = self.started_run(emulator)
+        emulator.config(huge_body_count=1, huge_body_status=500, fault_methods=["GET"],
+                        fault_paths=["/v1/batches/"])
+        status, err, peak, seconds = self.wait_measured(run, env)
+        self.assertEqual(status, 0, err)
+        sys.stderr.write("\n  [batch-wait against a 1 GiB error body: %.0f MiB peak RSS, %.1f s]\n" % (peak, seconds))
+        self.assertLess(peak, 768)  # the body is 1024 MiB; see BoundedExchange.run
+        self.assertTrue(any(e.get("fault") == "huge_body" for e in emulator.log()))
+        self.assertEqual(json.loads((run / "status.json").read_text())["files"][0]["status"], "completed")
+
+    def test_a_gigabyte_answer_is_refused_in_one_line(self):
+        emulator = self.start_emulator()
+        run, env = self.started_run(emulator)
+        emulator.config(huge_body_count=1, huge_body_chunked=True, fault_methods=["GET"],
+                        fault_paths=["/v1/batches/"])
+        status, err, peak, seconds = self.wait_measured(run, env)
+        sys.stderr.write("\n  [batch-wait against a 1 GiB chunked answer: %.0f MiB peak RSS, %.1f s]\n" % (peak, seconds))
+        self.assertEqual(status, 1, err)
+        self.assertIn("the answer is larger than", self.assert_one_line(err.decode(), "batch-wait"))
+        self.assertLess(peak, 768)  # the body is 1024 MiB; see BoundedExchange.run
+
+    def test_a_dripping_answer_meets_its_deadline(self):
+        emulator = self.start_emulator()
+        run, env = self.started_run(emulator, BATCHLINE_HTTP_TIMEOUT=2)
+        emulator.config(drip_count=1, fault_methods=["GET"], fault_paths=["/v1/batches/"])
+        status, err, peak, seconds = self.wait_measured(run, env, timeout=60)
+        self.assertEqual(status, 0, err)
+        # The drip (a byte per 0.5 s, under the idle timeout of 2 s) is cut at
+        # the deadline of twice that, and the retry gets the answer.
+        self.assertGreater(seconds, 3.5)
+        self.assertLess(seconds, 30)
+        self.assertEqual(json.loads((run / "status.json").read_text())["files"][0]["status"], "completed")
+
+
 class TestFiles(E2ETest):
     def test_a_tight_umask_keeps_every_file_private(self):
         emulator = self.start_emulator()

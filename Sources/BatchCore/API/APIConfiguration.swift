@@ -81,6 +81,11 @@ public struct APIConfiguration: Sendable {
   /// before it answers a 200 MB upload or starts sending a large file.
   public var transferTimeout: Int
 
+  /// The total time an upload or download may take: twelve idle timeouts
+  /// (an hour by default, 200 MB at 60 KB/s), so that a server dripping
+  /// bytes cannot hold a tool for ever. JSON calls get two idle timeouts.
+  public var transferDeadline: Int { 12 * transferTimeout }
+
   /// The default base URL of OpenAI.
   public static let openAIBaseURL = "https://api.openai.com/v1"
   /// The default base URL of Groq's OpenAI-compatible API.

@@ -163,6 +163,7 @@ public final class OpenAIClient: Sendable {
     var request = makeRequest("POST", "files", contentType: upload.contentType)
     request.headers["Content-Length"] = String(upload.length)
     request.timeout = configuration.transferTimeout
+    request.deadline = configuration.transferDeadline
     request.requiresFreshConnection = true
     return try await perform(request, kind: .create) { request in
       try await self.transport.upload(request, fromFile: upload.bodyPath)
@@ -271,6 +272,7 @@ public final class OpenAIClient: Sendable {
 
     var request = makeRequest("GET", "files/\(id)/content", accept: nil)
     request.timeout = configuration.transferTimeout
+    request.deadline = configuration.transferDeadline
     let bytes = try await withRetries(request, kind: .read) { _ in
       let download = try await self.exchange(request, kind: .read) { request in
         try await self.transport.download(request, toFile: part)
@@ -443,6 +445,11 @@ public final class OpenAIClient: Sendable {
   private func decode<T: Decodable>(_ response: HTTPResponse, request: HTTPRequest, kind: RequestKind) throws -> T {
     guard response.head.isSuccess else {
       throw httpError(response.head, body: response.body, request: request, kind: kind)
+    }
+    guard !response.isTruncated else {
+      throw APIError(
+        .invalidResponse(status: response.status, reason: "the answer is larger than \(response.body.count >> 20) MiB"),
+        method: request.method, path: request.url.path, kind: kind)
     }
     do {
       return try serverDecoder().decode(T.self, from: response.body)
