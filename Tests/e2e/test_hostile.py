@@ -72,6 +72,38 @@ class TestHostileText(E2ETest):
         out2, err2 = self.raw_tool("batch-wait", "--status", run, env=env, expect=0)
         self.assert_clean(out, err, out2, err2, run=run)
 
+    def test_the_live_display_on_a_terminal_is_cleaned(self):
+        import pty
+        import subprocess
+        emulator = self.start_emulator(speed=1)
+        emulator.config(validating_seconds=0, in_progress_seconds=60)
+        run = self.new_run(count=5)
+        env = self.env(emulator, key=KEY, TERM="xterm")
+        for name in ["batch-prepare", "batch-upload", "batch-create"]:
+            self.raw_tool(name, run, env=env, expect=0)
+        emulator.config(hostile_text=["status", "model", "errors"])
+        master, slave = pty.openpty()
+        proc = subprocess.Popen([str(support.BIN / "batch-wait"), "--once", str(run)], cwd=str(self.tmp),
+                                env=env, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+        os.close(slave)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            shown += chunk
+        os.close(master)
+        self.assertEqual(proc.wait(timeout=60), 75)
+        self.assertIn(b"in_progress", shown)
+        # The tool's own colours and line rewrites are allowed; nothing of the server's.
+        for sequence in [b"\x1b]0;", b"\x1b[2J", b"\x1b[1;31m", b"\xc2\x9b", b"\x07", b"\x7f", b"\x00"]:
+            self.assertNotIn(sequence, shown)
+        self.assertNotIn(KEY.encode(), shown)
+        self.assertNotIn(LEAK.encode(), shown)
+
     def test_an_error_answer_is_cleaned(self):
         emulator = self.start_emulator()
         emulator.config(hostile_text=["error_body"])
