@@ -204,6 +204,39 @@ class TestBoundedReads(E2ETest):
         self.assertEqual(json.loads((run / "status.json").read_text())["files"][0]["status"], "completed")
 
 
+class TestRedirects(E2ETest):
+    def trap(self, emulator):
+        return emulator.admin("GET", "trap")["requests"]
+
+    def test_a_redirected_read_leaves_the_key_behind(self):
+        emulator = self.start_emulator(speed=1)
+        emulator.config(validating_seconds=0, in_progress_seconds=60)
+        run = self.new_run(count=5)
+        env = self.env(emulator, key=KEY)
+        for name in ["batch-prepare", "batch-upload", "batch-create"]:
+            self.tool(name, run, env=env)
+        emulator.config(redirect_count=1, fault_methods=["GET"], fault_paths=["/v1/batches/"])
+        out, err = self.tool("batch-wait", "--once", run, env=env, expect=1)
+        self.assertIn("HTTP 404", self.assert_one_line(err, "batch-wait"))
+        requests = self.trap(emulator)
+        self.assertEqual(len(requests), 1)
+        for name, value in requests[0]["headers"]:
+            self.assertNotIn(KEY, value, name)
+            self.assertNotIn(name.lower(), ("authorization", "api-key"))
+
+    def test_a_redirected_create_is_not_followed(self):
+        emulator = self.start_emulator()
+        run = self.new_run(count=5)
+        env = self.env(emulator, key=KEY)
+        for name in ["batch-prepare", "batch-upload"]:
+            self.tool(name, run, env=env)
+        emulator.config(redirect_count=1, fault_methods=["POST"], fault_paths=["/v1/batches"])
+        out, err = self.tool("batch-create", run, env=env, expect=1)
+        self.assertIn("not followed", self.assert_one_line(err, "batch-create"))
+        self.assertEqual(self.trap(emulator), [])
+        self.assertEqual(emulator.state()["batches"], [])
+
+
 class TestFiles(E2ETest):
     def test_a_tight_umask_keeps_every_file_private(self):
         emulator = self.start_emulator()
