@@ -39,7 +39,8 @@ import Testing
   }
 
   @Test func theOutputFieldIsEscapedWhereItIsWritten() {
-    let format = MergedLineFormat(outputField: #"a","b"#, endpoint: "/v1/chat/completions", itemsPath: "items.jsonl")
+    let format = MergedLineFormat(
+      outputField: #"a","b"#, answer: AnswerFormat(kind: AnswerKind(endpoint: "/v1/chat/completions")), itemsPath: "items.jsonl")
     #expect(String(decoding: format.fieldPrefix, as: UTF8.self) == #""a\",\"b":"#)
     #expect(String(decoding: format.errorPrefix, as: UTF8.self) == #"null,"a\",\"b_error":"#)
   }

@@ -6,11 +6,11 @@ struct MergedLineFormat: Sendable {
   let fieldPrefix: [UInt8]
   /// `null,"<field>_error":`
   let errorPrefix: [UInt8]
-  let answerKind: AnswerKind
+  let answer: AnswerFormat
   /// For messages about the items.
   let itemsPath: String
 
-  init(outputField: String, endpoint: String, itemsPath: String) {
+  init(outputField: String, answer: AnswerFormat, itemsPath: String) {
     // Prepare takes plain names only; status.json is the user's to edit, so
     // the name is escaped here too and can never forge another field.
     var field: [UInt8] = []
@@ -19,7 +19,7 @@ struct MergedLineFormat: Sendable {
     var error = Array("null,".utf8)
     JSONWriter.appendString(outputField + "_error", to: &error)
     errorPrefix = error + [UInt8(ascii: ":")]
-    answerKind = AnswerKind(endpoint: endpoint)
+    self.answer = answer
     self.itemsPath = itemsPath
   }
 }

@@ -113,6 +113,11 @@ public func prepareRun(_ options: PrepareOptions) throws {
           + "finish the run with make merged, or remove the file to abandon it")
     }
   }
+  // A limit cannot be kept on what has no price: a configuration to mend
+  // (78), in prices.json or in the model's name.
+  if options.maxCost != nil, let model = estimate.unpriced.sorted().first {
+    throw ToolError(.configuration, estimate.prices.noPriceMessage(for: model) + ", or run without a cost limit")
+  }
   if let maxCost = options.maxCost, estimate.high > maxCost {
     throw ToolError(
       .dataError,
@@ -128,6 +133,7 @@ public func prepareRun(_ options: PrepareOptions) throws {
     items: ItemsRecord(path: "items.jsonl", count: count, bytes: reader.offset),
     files: files)
   try run.replaceLedger(ledger)
+  for model in estimate.unpriced.sorted() { Diagnostics.note(estimate.prices.noPriceMessage(for: model)) }
   Diagnostics.note(estimate.summary(requests: count, files: files))
 }
 
