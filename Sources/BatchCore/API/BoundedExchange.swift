@@ -58,7 +58,7 @@ final class BoundedExchange: NSObject, URLSessionDataDelegate, @unchecked Sendab
   /// Memory stays bounded, not small: libcurl's thread hands each chunk to
   /// the delegate queue without waiting, so while the delegate counts its
   /// way to the limit (or stops the task) a fast server queues more chunks
-  /// behind it. A 1 GiB answer over loopback peaked at 40 to 540 MB here,
+  /// behind it. A 1 GiB answer over loopback peaked at 40 to 740 MB here,
   /// depending on the machine's load, against 6.3 GB before. A download
   /// task is no better: FoundationNetworking keeps each chunk alive until
   /// the delegate hears of it, and a timer watching the task's byte count
