@@ -3,7 +3,7 @@ import BatchCore
 let manual = """
   batch-create - create one batch per uploaded request file
 
-  usage: batch-create [--token-limit N] [--poll SECONDS] [dir]
+  usage: batch-create [--token-limit N] [--poll SECONDS] [--max-cost USD] [dir]
 
   Creates a batch (POST /v1/batches, window 24h) for every uploaded file in
   dir/status.json that has none, tagged with the run, file and digest in
@@ -12,17 +12,21 @@ let manual = """
   with --token-limit or TOKEN_LIMIT, or learned from a refusal); a batch
   refused for that limit is made again when capacity frees. A create cut
   off by a crash is found in the batch list and adopted, never repeated.
-  --poll (or POLL) caps the pause between polls. The directory defaults
-  to "batch".
+  --poll (or POLL) caps the pause between polls. --max-cost (or MAX_COST)
+  refuses to create any batch when those still to be made may cost more
+  than that many USD, or use a model without a price. The directory
+  defaults to "batch".
 
-  Exit status: 0 done, 64 usage, 66 files not uploaded, 75 network
-  trouble (run again), 77 key refused, 78 no key or a bad setting.
+  Exit status: 0 done, 64 usage, 65 cost over --max-cost, 66 files not
+  uploaded, 75 network trouble (run again), 77 key refused, 78 no key or
+  a bad setting.
   """
 
 await Tool.run(name: "batch-create", manual: manual) { arguments in
-  let parsed = try Arguments(arguments, valued: ["--token-limit", "--poll"], maxOperands: 1)
+  let parsed = try Arguments(arguments, valued: ["--token-limit", "--poll", "--max-cost"], maxOperands: 1)
   var options = CreateOptions(run: parsed.run)
   if let limit = try parsed.number("--token-limit") ?? environmentNumber("TOKEN_LIMIT") { options.tokenLimit = Int(limit) }
   options.poll = try parsed.number("--poll") ?? environmentNumber("POLL") ?? 60
+  options.maxCost = try parsed.number("--max-cost") ?? environmentNumber("MAX_COST")
   try await createRun(options)
 }

@@ -28,6 +28,14 @@ public struct RemoteRun: Sendable {
     return remote
   }
 
+  /// Opens `run` for a cleanup of earlier runs alone, when it has no
+  /// ledger of its own: the client and the run's lock.
+  static func openWithoutLedger(_ run: RunDirectory, client: OpenAIClient? = nil) throws -> RemoteRun {
+    let client = try client ?? OpenAIClient.fromEnvironment()
+    let lock = try run.lockRun()
+    return RemoteRun(run: run, client: client, lock: LockHolder(lock))
+  }
+
   /// Opens `run` as ``open(_:client:)`` does, unless every file of the run
   /// is settled (its batch ended for good, its results on disk): then
   /// upload, create, wait and download have nothing to do, and return nil

@@ -30,7 +30,7 @@ final class RoundCursor {
   static func rounds(of ledger: Ledger, in run: RunDirectory) throws -> [RoundCursor] {
     for file in ledger.files {
       guard file.isDownloaded else {
-        throw ToolError.noInput("the results of in/\(file.inputFilename.local) are not downloaded yet; run make merged")
+        throw ToolError.noInput("the results of in/\(file.inputFilename.local) are not downloaded yet; run batch-download \(run.path)")
       }
       guard file.sorted == true else {
         throw ToolError.noInput("the results of in/\(file.inputFilename.local) are not sorted yet; run batch-sort")

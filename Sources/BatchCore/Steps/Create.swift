@@ -7,6 +7,8 @@ public struct CreateOptions: Sendable {
   public var tokenLimit: Int?
   /// The longest pause between polls while waiting for capacity, in seconds.
   public var poll: Double
+  /// The most that the batches still to be made may cost, in USD (MAX_COST).
+  public var maxCost: Double?
 
   public init(run: RunDirectory, tokenLimit: Int? = nil, poll: Double = 60) {
     self.run = run
@@ -26,10 +28,12 @@ public struct CreateOptions: Sendable {
 /// limit are made again when running batches free capacity; the limit is
 /// learned from the refusal's text.
 ///
-/// - Throws: ``ToolError``: 66 when files are not uploaded yet, 75 for
-///   network trouble, 77 for a refused key.
+/// - Throws: ``ToolError``: 65 when the batches still to be made may cost
+///   more than `maxCost` (or a model has no price under it), 66 when files
+///   are not uploaded yet, 75 for network trouble, 77 for a refused key.
 public func createRun(_ options: CreateOptions, client: OpenAIClient? = nil) async throws {
   guard let remote = try RemoteRun.openUnlessSettled(options.run, client: client) else { return }
+  try checkBudget(unpaidOf: remote.ledger(), run: options.run, limit: options.maxCost)
   var scheduler = CreateScheduler(remote: remote, options: options)
   try await scheduler.run()
 }

@@ -110,15 +110,15 @@ public func prepareRun(_ options: PrepareOptions) throws {
       throw ToolError(
         .failure,
         "'\(run.ledgerPath)' has \(busy.count) batch\(busy.count == 1 ? "" : "es") not finished or not downloaded; "
-          + "finish the run with make merged, or remove the file to abandon it")
+          + "to finish it as recorded, run make sorted -o \(run.path)/.stamps/prepared (then make merged reuses its answers)")
     }
   }
-  if let maxCost = options.maxCost, estimate.high > maxCost {
-    throw ToolError(
-      .dataError,
-      "the estimated cost, up to \(formatUSD(estimate.high)) USD, is over the limit of \(formatUSD(maxCost)) USD (--max-cost)")
-  }
+  try checkBudget(estimate, limit: options.maxCost)
 
+  // The old run's files on the server stay findable by make cleaned.
+  if let old = try? run.loadLedger(), try run.keepForCleanup(old) > 0 {
+    Diagnostics.note("the earlier run's \(old.remoteFileCount) remote files stay on the server; make cleaned deletes them")
+  }
   try writer.commit()
   if let itemsCopy { try itemsCopy.commit() }
   removeStaleFiles(run: run, keeping: Set(files.map(\.inputFilename.local)))

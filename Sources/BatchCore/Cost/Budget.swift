@@ -1,0 +1,28 @@
+/// Refuses to spend more than `MAX_COST`: prepare checks the whole run,
+/// upload and create what is still to be paid (files without a batch), so
+/// a cap given after prepare still holds where the money is spent.
+///
+/// - Throws: ``ToolError`` 65 when the high estimate is over the limit, or
+///   when a model has no price and the cost cannot be bounded.
+func checkBudget(_ estimate: CostEstimate, limit: Double?) throws {
+  guard let limit else { return }
+  if !estimate.unpriced.isEmpty {
+    throw ToolError(
+      .dataError,
+      "no price for \(estimate.unpriced.sorted().joined(separator: ", ")) (add it to prices.json); "
+        + "the cost cannot be checked against the limit of \(formatUSD(limit)) USD (MAX_COST or --max-cost)")
+  }
+  if estimate.high > limit {
+    throw ToolError(
+      .dataError,
+      "the estimated cost, up to \(formatUSD(estimate.high)) USD, is over the limit of \(formatUSD(limit)) USD (MAX_COST or --max-cost)")
+  }
+}
+
+/// Checks the files of `ledger` that have no batch yet against `limit`.
+func checkBudget(unpaidOf ledger: Ledger, run: RunDirectory, limit: Double?) throws {
+  guard let limit else { return }
+  let unpaid = ledger.files.filter { $0.batchId == nil }
+  guard !unpaid.isEmpty else { return }
+  try checkBudget(CostEstimate(files: unpaid, prices: try PriceTable.load(run: run)), limit: limit)
+}
