@@ -31,6 +31,8 @@ public struct Ledger: Codable, Sendable, Equatable {
   public var tokenLimits: [String: Int]?
   /// The request files, in order (prepare adds round 1; retry adds rounds).
   public var files: [RequestFileRecord]
+  /// Answers taken from earlier runs instead of being sent again (prepare).
+  public var reused: ReusedRecord?
 
   public init(
     runId: String, createdAt: Int, endpoint: String, outputField: String,
@@ -53,6 +55,16 @@ public struct ItemsRecord: Codable, Sendable, Equatable {
   public var count: Int
   /// Its size in bytes.
   public var bytes: Int
+}
+
+/// The answers prepare found already paid for: `out/reused.jsonl` has one
+/// line per item, in input order, the answer with the item's custom_id or,
+/// for a request that is sent, only its custom_id.
+public struct ReusedRecord: Codable, Sendable, Equatable {
+  /// The file's name in `out/`.
+  public var path: String
+  /// Its number of answers.
+  public var answers: Int
 }
 
 /// One request file and everything that happened to it.

@@ -146,15 +146,7 @@ final class RoundCursor {
     // Chunks read mapped result lines in place (see `MergeChunk`).
     answers?.keepBehind = MergeChunk.bytesInFlight
     errors?.keepBehind = MergeChunk.bytesInFlight
-    let missing: FailureRecord
-    switch file.status {
-    case .expired?: missing = .missing(code: "batch_expired", message: "the batch expired before this request ran")
-    case .cancelled?: missing = .missing(code: "batch_cancelled", message: "the batch was cancelled before this request ran")
-    case .failed?:
-      let first = file.errors?.first
-      missing = .missing(code: first?.code ?? "batch_failed", message: "the batch failed: " + (first?.message ?? "no reason given"))
-    default: missing = .missing(code: "request_not_run")
-    }
+    let missing = file.missingFailure
     context = ResultFileContext(
       model: file.model, missing: missing, answersName: answers?.name ?? "", errorsName: errors?.name ?? "",
       mappedFiles: [answers?.mappedFile, errors?.mappedFile].compactMap { $0 })

@@ -26,3 +26,8 @@ extension RunDirectory {
     try? FileManager.default.removeItem(atPath: answersDirectory)
   }
 }
+
+extension Ledger {
+  /// Items answered by an earlier run's answer.
+  var reusedAnswers: Int { reused?.answers ?? 0 }
+}

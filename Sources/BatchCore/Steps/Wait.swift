@@ -33,6 +33,8 @@ public func waitRun(_ options: WaitOptions, client: OpenAIClient? = nil) async t
     throw ToolError.noInput("in/\(missing.inputFilename.local) has no batch yet; run batch-create")
   }
   var progress = Progress(start: Date())
+  progress.run = options.run
+  progress.reusedAnswers = first.reusedAnswers
   var interval = 1.0
   while true {
     var changed = false
@@ -74,6 +76,9 @@ struct Progress {
   private var drawnLines = 0
   private var lastPlain: [String: String] = [:]
   private var firstSeen: [String: (Date, Int)] = [:]
+  /// For the total line's answered, failed and retryable items.
+  var run: RunDirectory?
+  var reusedAnswers = 0
 
   init(start: Date) {
     self.start = start
@@ -133,7 +138,8 @@ struct Progress {
     let done = files.reduce(0) { $0 + ($1.requestCounts.map { $0.completed + $0.failed } ?? 0) }
     let failed = files.reduce(0) { $0 + ($1.requestCounts?.failed ?? 0) }
     let finished = files.filter(\.isTerminal).count
-    return "total: \(finished)/\(files.count) batches done, \(done)/\(total) requests, \(failed) failed, "
+    let items = OutcomeCounts(files: files, reusedAnswers: reusedAnswers, run: run)
+    return "total: \(finished)/\(files.count) batches done, \(done)/\(total) requests, \(failed) failed; items: \(items.text); "
       + Self.duration(Int(Date().timeIntervalSince(start))) + " waited"
   }
 
