@@ -106,6 +106,10 @@ class TestAdvice(E2ETest):
         self.assertIn("not finished or not downloaded", err)
         self.run_suggestions(err, run, env, emulator, then=["make merged"])
         self.assertTrue(list((run / "out").glob("batch_*.jsonl")), "the recorded run's results are here")
+        # Then make merged pays for the appended item alone.
+        out, err = self.make("merged", "BATCH=%s" % run, env=env)
+        self.assertIn("21 requests: 20 answered before, 1 to send", err)
+        self.assertEqual(paid(emulator), (2, 2))
 
     def test_forget_while_batches_run(self):
         emulator = self.start_emulator(speed=1)

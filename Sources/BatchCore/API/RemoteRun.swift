@@ -42,7 +42,7 @@ public struct RemoteRun: Sendable {
   /// at once, with no key and no call. A finished run can then be sorted
   /// and merged again (after a rebuild, say) without the key or a network.
   public static func openUnlessSettled(_ run: RunDirectory, client: OpenAIClient? = nil) throws -> RemoteRun? {
-    if let ledger = try? run.loadLedger(), !ledger.files.isEmpty, ledger.files.allSatisfy(\.isSettled) {
+    if let ledger = try? run.loadLedger(), !ledger.files.isEmpty || ledger.reused != nil, ledger.files.allSatisfy(\.isSettled) {
       return nil
     }
     return try open(run, client: client)

@@ -18,13 +18,16 @@ final class RoundCursor {
   @exclusivity(unchecked) private var context = ResultFileContext(model: "", missing: .missing(code: "request_not_run"))
   /// Whether ``lastRequestLine`` keeps each request line (for retry).
   var keepsLines = false
+  /// Whether the first round, too, holds only some of the items (when
+  /// answers are reused) and is matched by id like the later rounds.
+  var peeks = false
   /// The request line last read, when ``keepsLines`` is set.
   private(set) var lastRequestLine: [UInt8] = []
   /// The request file being read.
   var currentFile: RequestFileRecord? { fileIndex >= 0 && fileIndex < files.count ? files[fileIndex] : nil }
 
   /// One cursor per round, first round first, once every round's results
-  /// are downloaded and sorted.
+  /// are downloaded and sorted (none when every answer was reused).
   ///
   /// - Throws: ``ToolError`` 66 when some are not.
   static func rounds(of ledger: Ledger, in run: RunDirectory) throws -> [RoundCursor] {
@@ -38,6 +41,8 @@ final class RoundCursor {
     }
     let rounds = Dictionary(grouping: ledger.files, by: \.round).sorted { $0.key < $1.key }
       .map { RoundCursor(run: run, files: $0.value, endpoint: ledger.endpoint) }
+    // Every request answered before: nothing was sent.
+    if rounds.isEmpty && ledger.reused != nil { return [] }
     guard let first = rounds.first, first.round == 1 else {
       throw ToolError.dataError("'\(run.ledgerPath)' has no first-round request files")
     }
@@ -82,7 +87,7 @@ final class RoundCursor {
   /// Whether request `id` is this round's next request (always, in the
   /// first round, which has every item); moves past it if so.
   private func isNext(_ id: [UInt8]) throws -> Bool {
-    guard round != 1 else { return true }
+    guard round != 1 || peeks else { return true }
     if pendingID == nil { pendingID = try nextRequestID() }
     guard pendingID == id else { return false }
     pendingID = nil

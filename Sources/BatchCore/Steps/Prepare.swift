@@ -59,6 +59,10 @@ public func prepareRun(_ options: PrepareOptions) throws {
     writer.abandon()
     itemsCopy?.abandon()
   }
+  // The answers of the run being replaced are kept before its files go.
+  if let old = try? run.loadLedger() { rememberAnswers(old, run: run) }
+  let reuse = try ReusePlan(run: run, endpoint: template.url)
+  defer { reuse?.abandon() }
   var duplicates = template.customIDTemplate == nil ? nil : DuplicateFinder()
   var count = 0
 
@@ -78,7 +82,7 @@ public func prepareRun(_ options: PrepareOptions) throws {
   }
   let compiled = template.compiled
   try runOrderedPipeline(work: { (chunk: PrepareChunk) in chunk.render(compiled) }, read: readItem) { chunk in
-    count += try chunk.write(to: &writer, duplicates: &duplicates, itemsName: itemsName)
+    count += try chunk.write(to: &writer, duplicates: &duplicates, reuse: reuse, itemsName: itemsName)
     if let (number, error) = chunk.failure {
       if let error = error as? ItemError { throw ToolError.dataError(itemsName, line: number, error.message) }
       throw error
@@ -96,8 +100,9 @@ public func prepareRun(_ options: PrepareOptions) throws {
   let estimate = CostEstimate(files: files, prices: try PriceTable.load(run: run))
 
   // A rerun that produces the same files keeps the run as it is.
+  let reused = reuse?.reused ?? 0
   if let old = try? run.loadLedger(), old.endpoint == template.url, old.outputField == template.outputField,
-    old.items.count == count, writer.matches(old.files.filter { $0.round == 1 })
+    old.items.count == count, old.reusedAnswers == reused, writer.matches(old.files.filter { $0.round == 1 })
   {
     if let itemsCopy { try itemsCopy.commit() }
     Diagnostics.note("\(run.path): the request files are unchanged; the run goes on as recorded")
@@ -122,13 +127,21 @@ public func prepareRun(_ options: PrepareOptions) throws {
   try writer.commit()
   if let itemsCopy { try itemsCopy.commit() }
   removeStaleFiles(run: run, keeping: Set(files.map(\.inputFilename.local)))
-  let ledger = Ledger(
+  var ledger = Ledger(
     runId: newRunID(), createdAt: Int(Date().timeIntervalSince1970), endpoint: template.url,
     outputField: template.outputField,
     items: ItemsRecord(path: "items.jsonl", count: count, bytes: reader.offset),
     files: files)
+  if let reuse, reused > 0 {
+    try reuse.commit()
+    ledger.reused = ReusedRecord(path: ReusePlan.fileName, answers: reused)
+    // The answers came from this server: the run belongs to it.
+    ledger.baseUrl = reuse.baseURL
+  } else {
+    unlink(run.resultPath(ReusePlan.fileName))
+  }
   try run.replaceLedger(ledger)
-  Diagnostics.note(estimate.summary(requests: count, files: files))
+  Diagnostics.note(estimate.summary(requests: count, reused: reuse == nil ? nil : reused, files: files))
 }
 
 /// Removes request files of an earlier run and every result file.
