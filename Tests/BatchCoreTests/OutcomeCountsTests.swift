@@ -13,14 +13,7 @@ import Testing
     try HandRun(
       items: (1...12).map { #"{"n":\#($0)}"# },
       files: [
-        HandFile(
-          local: "batch_001.jsonl", ids: ["1", "2", "3", "4", "5", "6"], ok: [chatLine("1", #""one""#)],
-          failed: [
-            httpErrorLine("2", status: 500, code: "server_error", message: "boom"),
-            httpErrorLine("3", status: 429, code: "rate_limit_exceeded", message: "slow down"),
-            httpErrorLine("4", status: 400, code: "invalid_value", message: "bad request"),
-            lineErrorLine("5", code: "batch_expired", message: "expired"),
-          ]),
+        completedFileWithEveryError(),
         HandFile(local: "batch_002.jsonl", ids: ["7", "8"], status: .expired, ok: [chatLine("7", #""seven""#)]),
         HandFile(
           local: "batch_003.jsonl", ids: ["9", "10"], status: .failed, ok: nil,
