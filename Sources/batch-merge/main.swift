@@ -11,8 +11,8 @@ let manual = """
   unless prompt.json sets "output_field"). Failed items get "llm": null and
   "llm_error": {"status", "code", "message"}. Items whose answer prepare
   reused from an earlier run take it from dir/out/reused.jsonl. Prints
-  one line, "price: 0.02 USD; items: 1000; tokens (llm in: …, llm out:
-  …)", then the tokens in detail and the failures with the make retry
+  one line, "price: 0.02 USD; items: 1000; tokens (llm in: N, llm out:
+  N)", then the tokens in detail and the failures with the make retry
   hint, and keeps the answers for reuse (dir/.answers or BATCHLINE_CACHE).
   The directory defaults to "batch".
 

@@ -51,10 +51,10 @@ class TestReuse(E2ETest):
         self.assertEqual(len(second), 207)
         self.assertTrue(all(b'"llm":null' not in line for line in second))
 
-        # Another split: nothing is sent.
+        # Another split: the same requests, so the run goes on; nothing is sent.
         self.touch(run / "items.jsonl")
         out, err = self.make("merged", "BATCH=%s" % run, env=self.env(emulator, BATCHLINE_MAX_REQUESTS=30))
-        self.assertIn("207 requests: 207 answered before, 0 to send", err)
+        self.assertIn("the run goes on as recorded", err)
         self.assertEqual(len(emulator.acted("file.upload")), 5)
         self.assertEqual(len(emulator.acted("batch.create")), 5)
         self.assertEqual(read_lines(run / "items_classified.jsonl"), second)

@@ -33,6 +33,9 @@ public struct Ledger: Codable, Sendable, Equatable {
   public var files: [RequestFileRecord]
   /// Answers taken from earlier runs instead of being sent again (prepare).
   public var reused: ReusedRecord?
+  /// The SHA-256 of every request line prepare rendered, sent or reused
+  /// (prepare): a rerun that renders the same keeps the run.
+  public var requestsSha256: String?
 
   public init(
     runId: String, createdAt: Int, endpoint: String, outputField: String,

@@ -116,9 +116,11 @@ final class PrepareChunk: PipelineChunk {
   ///
   /// - Returns: The number of lines added.
   func write(
-    to writer: inout RequestFileWriter, duplicates: inout DuplicateFinder?, reuse: ReusePlan? = nil, itemsName: String
+    to writer: inout RequestFileWriter, duplicates: inout DuplicateFinder?, reuse: ReusePlan? = nil,
+    digest: inout SHA256, itemsName: String
   ) throws -> Int {
     try output.withUnsafeBufferPointer { out in
+      digest.update(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: out[0..<(rendered.last?.end ?? 0)])))
       var start = 0
       for (n, line) in rendered.enumerated() {
         if let fingerprint = line.fingerprint { duplicates?.add(fingerprint: fingerprint, line: firstLine + n) }

@@ -114,6 +114,7 @@ extension RemoteRun {
 public func forgetRun(_ run: RunDirectory, client: OpenAIClient? = nil) async throws {
   guard access(run.path, F_OK) == 0 else { return }  // nothing to forget
   var cleaned = false
+  let earlier = run.forgottenLedgers().count
   if run.hasLedger {
     let ledger = try run.loadLedger()
     let busy = ledger.files.filter(\.isInFlight)
@@ -125,7 +126,7 @@ public func forgetRun(_ run: RunDirectory, client: OpenAIClient? = nil) async th
     }
     // Without a key (or with a server that fails), the files are left for
     // make cleaned, which the ledger kept below lets find them.
-    if ledger.mayHaveRemoteFiles, let client = try? client ?? OpenAIClient.fromEnvironment() {
+    if ledger.mayHaveRemoteFiles || earlier > 0, let client = try? client ?? OpenAIClient.fromEnvironment() {
       do {
         try await cleanupRun(run, client: client)
         cleaned = true
@@ -145,6 +146,11 @@ public func forgetRun(_ run: RunDirectory, client: OpenAIClient? = nil) async th
         "\(n) remote file\(n == 1 ? "" : "s") of the run stay on the server; "
           + "make cleaned deletes them (it needs the key and starts nothing)")
     }
+  }
+  if !cleaned && earlier > 0 {
+    Diagnostics.note(
+      "files of \(earlier) earlier run\(earlier == 1 ? "" : "s") stay on the server; "
+        + "make cleaned deletes them (it needs the key and starts nothing)")
   }
   let fm = FileManager.default
   for directory in [run.inDirectory, run.outDirectory] {

@@ -64,6 +64,7 @@ public func prepareRun(_ options: PrepareOptions) throws {
   let reuse = try ReusePlan(run: run, endpoint: template.url)
   defer { reuse?.abandon() }
   var duplicates = template.customIDTemplate == nil ? nil : DuplicateFinder()
+  var requestsDigest = SHA256()
   var count = 0
 
   // This thread reads the items and writes the request files; the chunks,
@@ -82,7 +83,7 @@ public func prepareRun(_ options: PrepareOptions) throws {
   }
   let compiled = template.compiled
   try runOrderedPipeline(work: { (chunk: PrepareChunk) in chunk.render(compiled) }, read: readItem) { chunk in
-    count += try chunk.write(to: &writer, duplicates: &duplicates, reuse: reuse, itemsName: itemsName)
+    count += try chunk.write(to: &writer, duplicates: &duplicates, reuse: reuse, digest: &requestsDigest, itemsName: itemsName)
     if let (number, error) = chunk.failure {
       if let error = error as? ItemError { throw ToolError.dataError(itemsName, line: number, error.message) }
       throw error
@@ -101,8 +102,15 @@ public func prepareRun(_ options: PrepareOptions) throws {
 
   // A rerun that produces the same files keeps the run as it is.
   let reused = reuse?.reused ?? 0
+  let requestsSha256 = requestsDigest.finalizeHex()
+  // The same requests as the recorded run, whichever of them were sent or
+  // reused (ledgers older than the digest compare the files).
+  func rendersTheSame(_ old: Ledger) -> Bool {
+    if let recorded = old.requestsSha256 { return recorded == requestsSha256 }
+    return old.reusedAnswers == reused && writer.matches(old.files.filter { $0.round == 1 })
+  }
   if let old = try? run.loadLedger(), old.endpoint == template.url, old.outputField == template.outputField,
-    old.items.count == count, old.reusedAnswers == reused, writer.matches(old.files.filter { $0.round == 1 })
+    old.items.count == count, rendersTheSame(old)
   {
     if let itemsCopy { try itemsCopy.commit() }
     Diagnostics.note("\(run.path): the request files are unchanged; the run goes on as recorded")
@@ -132,6 +140,7 @@ public func prepareRun(_ options: PrepareOptions) throws {
     outputField: template.outputField,
     items: ItemsRecord(path: "items.jsonl", count: count, bytes: reader.offset),
     files: files)
+  ledger.requestsSha256 = requestsSha256
   if let reuse, reused > 0 {
     try reuse.commit()
     ledger.reused = ReusedRecord(path: ReusePlan.fileName, answers: reused)
