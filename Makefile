@@ -28,7 +28,7 @@ export POLL MAX_COST TOKEN_LIMIT
 .DELETE_ON_ERROR:
 .SUFFIXES:
 .PHONY: merged prepared uploaded created completed downloaded sorted cleaned retry status \
-	demo test bench install uninstall dist clean help tools
+	demo test bench install uninstall dist clean help tools cancelled
 
 ## merged      run every stale step up to BATCH/items_classified.jsonl (the default target)
 merged: $(BATCH)/items_classified.jsonl
@@ -38,7 +38,7 @@ prepared: $(STAMPS)/prepared
 uploaded: $(STAMPS)/uploaded
 ## created     create one batch per uploaded file, within the enqueued-token limit
 created: $(STAMPS)/created
-## completed   wait until every batch has finished (POLL=seconds caps the polling)
+## completed   wait until every batch has finished (POLL=seconds between reads of a batch)
 completed: $(STAMPS)/completed
 ## downloaded  download the output and error files into out/
 downloaded: $(STAMPS)/downloaded
@@ -98,6 +98,12 @@ retry: $(STAMPS)/sorted | $(BIN)/batch-prepare
 	$(BIN)/batch-prepare --retry $(BATCH)
 	touch $(STAMPS)/prepared
 	$(MAKE) --no-print-directory merged BATCH='$(BATCH)'
+
+## cancelled   cancel every batch not ended, wait for them, download what they finished
+# No run lock: it works while make merged waits on the run in another
+# terminal, which then ends by itself and merges what finished.
+cancelled: | $(BIN)/batch-wait
+	$(BIN)/batch-wait --cancel $(BATCH)
 
 ## status      one screen on the run: each batch's status, counts, ids, errors, cost
 status: | $(BIN)/batch-wait

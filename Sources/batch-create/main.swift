@@ -9,17 +9,22 @@ let manual = """
   dir/status.json that has none, tagged with the run, file and digest in
   its metadata, and waits until each has passed validation. Batches go in
   only while the model's enqueued input tokens stay under its limit (given
-  with --token-limit or TOKEN_LIMIT, or learned from a refusal); a batch
-  refused for that limit is made again when capacity frees. A create cut
-  off by a crash is found in the batch list and adopted, never repeated.
-  --poll (or POLL) caps the pause between polls. --max-cost (or MAX_COST)
-  refuses to create any batch when those still to be made may cost more
-  than that many USD, or use a model without a price. The directory
-  defaults to "batch".
+  with --token-limit or TOKEN_LIMIT, or learned from a refusal). A file
+  refused for the enqueued-token or -request limit, which other jobs may
+  hold, is tried again after BATCHLINE_CAPACITY_PAUSE seconds (60),
+  doubling up to ten times that, or as soon as one of the run's batches
+  of the model ends, for up to BATCHLINE_CAPACITY_WAIT seconds (86400).
+  A create cut off by a crash is found in the batch list and adopted,
+  never repeated. A batch is read once per --poll (or POLL, 60) seconds,
+  sooner while it validates. --max-cost (or MAX_COST) refuses to create
+  any batch when those still to be made may cost more than that many
+  USD, or use a model without a price. The directory defaults to "batch".
 
   Exit status: 0 done, 64 usage, 65 cost over --max-cost, 66 files not
-  uploaded, 75 network trouble (run again), 77 key refused, 78 no key or
-  a bad setting.
+  uploaded, 75 network trouble or no capacity within
+  BATCHLINE_CAPACITY_WAIT (the files stay unsubmitted: run again), 77 key
+  refused, 78 no key, a bad setting or a model without a price under
+  --max-cost.
   """
 
 await Tool.run(name: "batch-create", manual: manual) { arguments in

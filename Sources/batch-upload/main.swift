@@ -14,10 +14,10 @@ let manual = """
   price. Needs OPENAI_API_KEY; OPENAI_BASE_URL picks the server. The
   directory defaults to "batch".
 
-  Exit status: 0 done, 64 usage, 65 a request file changed since prepare or
-  the cost over --max-cost,
-  66 missing file, 75 network trouble (run again), 77 key refused, 78 no
-  key or a bad setting.
+  Exit status: 0 done, 64 usage, 65 a request file changed since prepare
+  or the cost over --max-cost, 66 missing file, 75 network trouble (run
+  again), 77 key refused, 78 no key, a bad setting or a model without a
+  price under --max-cost.
   """
 
 await Tool.run(name: "batch-upload", manual: manual) { arguments in

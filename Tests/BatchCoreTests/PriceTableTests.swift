@@ -13,12 +13,18 @@ private func record(_ local: String, model: String, requests: Int, tokens: Int, 
   @Test func exactNamesAndDatedSnapshots() {
     let table = PriceTable.bundled
     #expect(table.price(for: "gpt-4o-mini") == ModelPrice(input: 0.075, cachedInput: nil, output: 0.30))
-    // The longest entry the name starts with, followed by '-'.
+    // Only the snapshots the pricing page prices as their model.
     #expect(table.price(for: "gpt-4o-mini-2024-07-18") == table.models["gpt-4o-mini"])
     #expect(table.price(for: "gpt-4o-2024-08-06") == table.models["gpt-4o"])
     #expect(table.price(for: "gpt-5-mini-2025-08-07") == table.models["gpt-5-mini"])
-    #expect(table.price(for: "o3-pro-2025-06-10") == table.models["o3-pro"])
+    // Never a prefix's price: these cost more than the name they start with.
+    #expect(table.price(for: "gpt-4o-2024-05-13") == nil)
+    #expect(table.price(for: "o1-pro") == nil)
+    #expect(table.price(for: "gpt-5-pro") == nil)
+    #expect(table.price(for: "gpt-4o-mnii") == nil)
+    #expect(table.price(for: "o3-pro-2025-06-10") == nil)
     #expect(table.price(for: "gpt-4omini") == nil)
+    for (snapshot, model) in PriceTable.snapshotsPricedAsTheirModel { #expect(table.models[model] != nil, "\(snapshot)") }
     #expect(table.price(for: "my-model") == nil)
     #expect(table.price(for: "") == nil)
   }
@@ -47,7 +53,7 @@ private func record(_ local: String, model: String, requests: Int, tokens: Int, 
     #expect(table.date == "2030-01-01")
     #expect(table.source == run.pricesPath)
     #expect(table.price(for: "my-model") == ModelPrice(input: 1, cachedInput: 0.5, output: 2))
-    #expect(table.price(for: "my-model-v2") == ModelPrice(input: 1, cachedInput: 0.5, output: 2))
+    #expect(table.price(for: "my-model-v2") == nil)
     #expect(table.price(for: "gpt-4o") == ModelPrice(input: 9, cachedInput: nil, output: 10))
     #expect(table.price(for: "gpt-4o-mini") == PriceTable.bundled.models["gpt-4o-mini"])
   }
@@ -129,7 +135,34 @@ private func record(_ local: String, model: String, requests: Int, tokens: Int, 
     #expect(estimate.unpriced == ["my-model"])
     #expect(
       estimate.summary(requests: 2, files: files)
-        == "2 requests in 1 file (in/batch_001.jsonl); about 1,234 input tokens; no price for my-model (add it to prices.json)")
+        == "2 requests in 1 file (in/batch_001.jsonl); about 1,234 input tokens; no cost estimate: no price for my-model")
+  }
+
+  @Test func theEstimateShowsWhatItCanPrice() {
+    let files = [
+      record("batch_001.jsonl", model: "gpt-4o-mnii", requests: 1, tokens: 1_000_000, maxOutput: nil),
+      record("batch_002.jsonl", model: "gpt-4o", requests: 1, tokens: 800_000, maxOutput: nil),
+    ]
+    let estimate = CostEstimate(files: files, prices: .bundled)
+    #expect(
+      estimate.summary(requests: 2, files: files)
+        == "2 requests in 2 files (in/batch_001.jsonl … batch_002.jsonl); about 1,800,000 input tokens; "
+        + "estimated cost 1.00 USD and up without gpt-4o-mnii (no price) (no max_tokens; prices of \(PriceTable.bundled.date))")
+  }
+
+  @Test func theNoPriceLineNamesTheNearestNames() {
+    let table = PriceTable.bundled
+    #expect(table.noPriceMessage(for: "gpt-4o-mnii") == "no price for 'gpt-4o-mnii' (did you mean gpt-4o-mini?); add it to prices.json")
+    #expect(table.noPriceMessage(for: "my-deployment") == "no price for 'my-deployment'; add it to prices.json")
+    #expect(table.nearestNames(to: "gpt5-mini") == ["gpt-5-mini"])
+  }
+
+  @Test func aReportedSnapshotOfTheRequestedModelHasItsPrice() {
+    let table = PriceTable.bundled
+    #expect(table.price(forReported: "gpt-5.4-2026-03-05", requested: ["gpt-5.4"]) == table.models["gpt-5.4"])
+    #expect(table.price(forReported: "gpt-5.4-2026-03-05", requested: ["gpt-5"]) == nil)
+    #expect(table.price(forReported: "gpt-4o-2024-05-13", requested: ["gpt-4o-2024-05-13"]) == nil)
+    #expect(table.price(forReported: "gpt-4o-pro", requested: ["gpt-4o"]) == nil)
   }
 
   @Test func groupedNumbers() {

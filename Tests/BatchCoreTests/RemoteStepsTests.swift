@@ -373,6 +373,28 @@ private func eventually(_ condition: () -> Bool) async throws -> Bool {
 
   // MARK: - Wait
 
+  /// A round of polling writes status.json once, after all its reads: no
+  /// read of a round sees the ledger rewritten by an earlier read of it.
+  @Test func waitWritesTheLedgerOncePerRound() async throws {
+    let remote = try Remote(items: 6, perFile: 2)
+    try await remote.upload()
+    try await remote.create()
+    remote.api.completeOnRetrieve = 2
+    let ledgerPath = remote.run.ledgerPath
+    let seen = Guarded<[UInt64]>([])
+    remote.api.onCall = { call in
+      guard call.method == "GET", call.path.hasPrefix("/batches/") else { return }
+      var info = stat()
+      _ = stat(ledgerPath, &info)
+      seen.mutate { $0.append(UInt64(info.st_ino)) }
+    }
+    try await remote.wait()
+    // Two rounds of three reads; the batches complete in the second.
+    #expect(seen.value.count == 6)
+    #expect(Set(seen.value[3..<6]).count == 1, "status.json rewritten in the middle of a round")
+    #expect(try remote.ledger.files.allSatisfy { $0.status == .completed })
+  }
+
   @Test func waitRecordsStatusCountsUsageAndResultIDs() async throws {
     let remote = try Remote(items: 4, perFile: 2)
     try await remote.upload()

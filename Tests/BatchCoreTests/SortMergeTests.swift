@@ -139,10 +139,14 @@ private func capturingStandardError(_ body: () throws -> Void) throws -> String 
     let hand = try HandRun(
       items: items, files: [HandFile(local: "batch_001.jsonl", ids: ids, ok: zip(ids, answers).map { chatLine($0, $1) })])
     let (report, lines) = try hand.merge()
-    #expect(lines == zip(items, answers).map { merged($0, $1) })
+    // An empty or null text is no answer: a failure with status 200.
+    let empty = "the answer has no text (finish_reason: stop)"
+    #expect(
+      lines == zip(items, answers).prefix(2).map { merged($0, $1) }
+        + items.suffix(2).map { failedItem($0, status: 200, code: "stop", message: empty) })
     #expect(lines[1] == #"{ "llm":"Line1\nLine2 \"q\" \u00e9 😀 \/"}"#)
     #expect(readText(hand.run.classifiedPath).hasSuffix("}\n"))
-    #expect(report.items == 4 && report.answered == 4 && report.failures.isEmpty)
+    #expect(report.items == 4 && report.answered == 2 && report.failures == ["stop": 2] && report.retryable == 0)
     for line in lines { #expect(canonicalJSON(line) != nil, "\(line)") }
   }
 
@@ -260,28 +264,30 @@ private func capturingStandardError(_ body: () throws -> Void) throws -> String 
     #expect(report.retryable == 2)
   }
 
-  @Test func aFailedBatchFailsEachOfItsItemsWithItsFirstError() throws {
-    let items = [#"{"n":1}"#, #"{"n":2}"#, #"{"n":3}"#]
+  @Test func aFailedBatchFailsEachItemWithItsOwnLinesError() throws {
+    let items = [#"{"n":1}"#, #"{"n":2}"#, #"{"n":3}"#, #"{"n":4}"#]
     let hand = try HandRun(
       items: items,
       files: [
         HandFile(local: "batch_001.jsonl", ids: ["1"], ok: [chatLine("1", #""ok""#)]),
         HandFile(
-          local: "batch_002.jsonl", ids: ["2", "3"], status: .failed, ok: nil, failed: nil,
+          local: "batch_002.jsonl", ids: ["2", "3", "4"], status: .failed, ok: nil, failed: nil,
           errors: [
             BatchErrorRecord(code: "invalid_request", message: "Model 'x' is not supported", param: "body.model", line: 1),
             BatchErrorRecord(code: "other", message: "second", param: nil, line: 2),
           ]),
       ])
     let (report, lines) = try hand.merge()
-    let message = "the batch failed: Model 'x' is not supported"
+    let first = "the batch failed: line 1: Model 'x' is not supported"
     #expect(
       lines == [
         merged(items[0], #""ok""#),
-        failedItem(items[1], status: nil, code: "invalid_request", message: message),
-        failedItem(items[2], status: nil, code: "invalid_request", message: message),
+        failedItem(items[1], status: nil, code: "invalid_request", message: first),
+        failedItem(items[2], status: nil, code: "other", message: "the batch failed: line 2: second"),
+        // Line 3 has no error of its own: the batch's, its first.
+        failedItem(items[3], status: nil, code: "invalid_request", message: first),
       ])
-    #expect(report.failures == ["invalid_request": 2])
+    #expect(report.failures == ["invalid_request": 2, "other": 1])
     #expect(report.retryable == 0)
   }
 

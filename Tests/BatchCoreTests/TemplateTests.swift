@@ -268,7 +268,7 @@ private func templateError(_ prompt: String) -> ToolError? {
   @Test func badTemplatesAreBadData() throws {
     let cases: [(String, String)] = [
       (#"{"url":"/v1/chat/completions","body":{"model":"m","messages":[]},"temperature":1}"#,
-       "prompt.json: unknown field 'temperature' (expected url, custom_id, body, output_field)"),
+       "prompt.json: unknown field 'temperature' (expected url, custom_id, body, output_field, answer)"),
       (#"{"body":{"model":"m","messages":[]}}"#,
        #"prompt.json: 'url' is missing (for example "/v1/chat/completions")"#),
       (#"{"url":"/v1/foo","body":{"model":"m"}}"#,

@@ -171,12 +171,12 @@ class TestBudget(E2ETest):
         env = self.env(emulator)
         capped = dict(env, MAX_COST="100")
         status, out, err = support.run_tool("batch-prepare", run, cwd=self.tmp, env=capped)
-        self.assertEqual(status, 65, err)
-        self.assertIn("no price for my-own-model", err)
+        self.assertEqual(status, 78, err)
+        self.assertIn("no price for 'my-own-model'", err)
         self.make("prepared", "BATCH=%s" % run, env=env)
         status, out, err = support.run_tool("batch-upload", run, cwd=self.tmp, env=capped)
-        self.assertEqual(status, 65, err)
-        self.assertIn("no price for my-own-model", err)
+        self.assertEqual(status, 78, err)
+        self.assertIn("no price for 'my-own-model'", err)
         self.assertEqual(paid(emulator), (0, 0))
 
     def test_a_bad_max_cost_is_a_bad_setting(self):

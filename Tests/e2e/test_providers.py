@@ -58,7 +58,7 @@ class ProviderTests(unittest.TestCase):
             "OPENAI_API_VERSION": "2025-04-01-preview",
         }, model="my-gpt-4o-mini-deployment")
         # A deployment name has no price: merge says so instead of guessing.
-        self.assertIn("no price for my-gpt-4o-mini-deployment", result.stderr)
+        self.assertIn("no price for 'my-gpt-4o-mini-deployment'", result.stderr)
         calls = emulator.log()
         self.assertTrue(any(c["path"].startswith("/openai/batches") for c in calls), "Azure paths were not used")
         with open(os.path.join(run, "status.json")) as ledger:

@@ -19,10 +19,16 @@ public struct RemoteRun: Sendable {
   ///
   /// - Parameter client: The client to use; by default one made from the
   ///   environment (tests pass one over a fake transport).
-  public static func open(_ run: RunDirectory, client: OpenAIClient? = nil) throws -> RemoteRun {
+  ///   - locking: How to take the run's tool lock.
+  public static func open(_ run: RunDirectory, client: OpenAIClient? = nil, locking: Locking = .failIfHeld) throws -> RemoteRun {
     _ = try run.loadLedger()
     let client = try client ?? OpenAIClient.fromEnvironment()
-    let lock = try run.lockRun()
+    let lock: FileLock?
+    switch locking {
+    case .failIfHeld: lock = try run.lockRun()
+    case .waitIfHeld: lock = try run.lockRun(waiting: true)
+    case .none: lock = nil
+    }
     let remote = RemoteRun(run: run, client: client, lock: LockHolder(lock))
     try remote.checkBaseURL()
     return remote
@@ -41,11 +47,29 @@ public struct RemoteRun: Sendable {
   /// upload, create, wait and download have nothing to do, and return nil
   /// at once, with no key and no call. A finished run can then be sorted
   /// and merged again (after a rebuild, say) without the key or a network.
-  public static func openUnlessSettled(_ run: RunDirectory, client: OpenAIClient? = nil) throws -> RemoteRun? {
-    if let ledger = try? run.loadLedger(), !ledger.files.isEmpty || ledger.reused != nil, ledger.files.allSatisfy(\.isSettled) {
-      return nil
+  public static func openUnlessSettled(
+    _ run: RunDirectory, client: OpenAIClient? = nil, locking: Locking = .failIfHeld
+  ) throws -> RemoteRun? {
+    func settled() -> Bool {
+      guard let ledger = try? run.loadLedger() else { return false }
+      return (!ledger.files.isEmpty || ledger.reused != nil) && ledger.files.allSatisfy(\.isSettled)
     }
-    return try open(run, client: client)
+    if settled() { return nil }
+    let remote = try open(run, client: client, locking: locking)
+    // The tool waited for made the run settled meanwhile.
+    if locking == .waitIfHeld && settled() { return nil }
+    return remote
+  }
+
+  /// How a tool takes the run's tool lock.
+  public enum Locking: Sendable {
+    /// Exit 75 when another tool holds it: two uploads or creates must not race.
+    case failIfHeld
+    /// Wait for it (download: `make cancelled` and `make merged` both download).
+    case waitIfHeld
+    /// Do without (cancel: it must not wait behind a batch-wait that holds
+    /// the lock for hours; the ledger's own lock orders its writes).
+    case none
   }
 
   /// The base URL as the ledger records it.
@@ -85,6 +109,20 @@ public struct RemoteRun: Sendable {
     }
   }
 
+  /// Copies the batches read, by request file, into the ledger in one
+  /// write. A file whose batch was replaced meanwhile (by create, in
+  /// another process) keeps its entry.
+  func record(_ batches: [String: Batch]) throws {
+    guard !batches.isEmpty else { return }
+    try run.updateLedger { ledger in
+      for n in ledger.files.indices {
+        if let batch = batches[ledger.files[n].inputFilename.local], ledger.files[n].batchId == batch.id {
+          ledger.files[n].apply(batch)
+        }
+      }
+    }
+  }
+
   /// The name a request file gets on the server: unique to the run, so
   /// that an upload interrupted by a crash can be found again.
   static func remoteName(runId: String, local: String) -> String {
@@ -119,6 +157,6 @@ public struct RemoteRun: Sendable {
 
 /// Keeps a lock alive for as long as its holder is referenced.
 final class LockHolder: @unchecked Sendable {
-  let lock: FileLock
-  init(_ lock: FileLock) { self.lock = lock }
+  let lock: FileLock?
+  init(_ lock: FileLock?) { self.lock = lock }
 }

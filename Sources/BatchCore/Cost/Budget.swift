@@ -2,15 +2,13 @@
 /// upload and create what is still to be paid (files without a batch), so
 /// a cap given after prepare still holds where the money is spent.
 ///
-/// - Throws: ``ToolError`` 65 when the high estimate is over the limit, or
-///   when a model has no price and the cost cannot be bounded.
+/// - Throws: ``ToolError`` 65 when the high estimate is over the limit;
+///   78 when a model has no price, so that the cost cannot be bounded (a
+///   configuration to mend, in prices.json or in the model's name).
 func checkBudget(_ estimate: CostEstimate, limit: Double?) throws {
   guard let limit else { return }
-  if !estimate.unpriced.isEmpty {
-    throw ToolError(
-      .dataError,
-      "no price for \(estimate.unpriced.sorted().joined(separator: ", ")) (add it to prices.json); "
-        + "the cost cannot be checked against the limit of \(formatUSD(limit)) USD (MAX_COST or --max-cost)")
+  if let model = estimate.unpriced.sorted().first {
+    throw ToolError(.configuration, estimate.prices.noPriceMessage(for: model) + ", or run without a cost limit")
   }
   if estimate.high > limit {
     throw ToolError(

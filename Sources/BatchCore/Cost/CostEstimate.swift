@@ -12,11 +12,16 @@ public struct CostEstimate {
   public var high = 0.0
   /// Models without a price.
   public var unpriced: Set<String> = []
+  /// Whether some file's model has a price.
+  public var pricedAny = false
   /// The table's date.
   public var date: String
+  /// The table the estimate used.
+  public let prices: PriceTable
 
   public init(files: [RequestFileRecord], prices: PriceTable) {
     date = prices.date
+    self.prices = prices
     for file in files {
       inputTokens += file.estimatedInputTokens
       let outputBound = file.maxOutputTokens.map { $0 * file.inputFilename.requests }
@@ -29,6 +34,7 @@ public struct CostEstimate {
         unpriced.insert(file.model)
         continue
       }
+      pricedAny = true
       let input = Double(file.estimatedInputTokens) * price.input / 1_000_000
       low += input
       high += input + Double(outputBound ?? 0) * price.output / 1_000_000
@@ -50,12 +56,14 @@ public struct CostEstimate {
     guard !files.isEmpty else { return text + "; nothing to pay" }
     text += " in \(files.count) file\(files.count == 1 ? "" : "s") (\(names)); "
     text += "about \(grouped(inputTokens)) input tokens"
-    if !unpriced.isEmpty {
-      text += "; no price for \(unpriced.sorted().joined(separator: ", ")) (add it to prices.json)"
+    // What has a price is estimated; the rest is named, never guessed.
+    let part = unpriced.isEmpty ? "" : " without \(unpriced.sorted().joined(separator: ", ")) (no price)"
+    if !pricedAny {
+      text += "; no cost estimate: no price for \(unpriced.sorted().joined(separator: ", "))"
     } else if maxOutputTokens == nil {
-      text += "; estimated cost\(reused == nil ? "" : " of the \(sent)") \(formatUSD(low)) USD and up (no max_tokens; prices of \(date))"
+      text += "; estimated cost\(reused == nil ? "" : " of the \(sent)") \(formatUSD(low)) USD and up\(part) (no max_tokens; prices of \(date))"
     } else {
-      text += "; estimated cost\(reused == nil ? "" : " of the \(sent)") \(formatUSD(low))–\(formatUSD(high)) USD (prices of \(date))"
+      text += "; estimated cost\(reused == nil ? "" : " of the \(sent)") \(formatUSD(low))–\(formatUSD(high)) USD\(part) (prices of \(date))"
     }
     return text
   }

@@ -59,6 +59,15 @@ public struct JSONScanner {
 
   @inline(__always) func byte(_ i: Int) -> UInt8 { bytes[i] }
 
+  /// Validates the value at `i` as ``skipValue(at:depth:)`` does, and
+  /// puts its range in `range`.
+  @inline(__always)
+  func skipValue(at i: Int, depth: Int, recording range: inout Range<Int>?) throws -> Int {
+    let valueEnd = try skipValue(at: i, depth: depth)
+    range = i..<valueEnd
+    return valueEnd
+  }
+
   /// The index of the first byte at or after `i` that is not JSON whitespace.
   @inline(__always)
   public func skipWhitespace(_ i: Int) -> Int {

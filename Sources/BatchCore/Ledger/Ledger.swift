@@ -29,6 +29,8 @@ public struct Ledger: Codable, Sendable, Equatable {
   public var items: ItemsRecord
   /// Enqueued-token limits per model, configured or learned (create).
   public var tokenLimits: [String: Int]?
+  /// Enqueued-request limits per model, learned (create).
+  public var requestLimits: [String: Int]?
   /// The request files, in order (prepare adds round 1; retry adds rounds).
   public var files: [RequestFileRecord]
   /// Answers taken from earlier runs instead of being sent again (prepare).

@@ -33,6 +33,13 @@ extension RequestFileRecord {
     }
   }
 
+  /// Ends a file that never got a batch as cancelled, with no results, so
+  /// that its items end as `batch_cancelled` and `make retry` sends them.
+  mutating func cancelUnsubmitted() {
+    status = .cancelled
+    outputFilenames = OutputFiles(ok: ResultFile(remote: nil), failed: ResultFile(remote: nil))
+  }
+
   /// Moves a refused batch into the history so the file can be submitted again.
   mutating func resetForResubmission(reason: String) {
     if let batchId {

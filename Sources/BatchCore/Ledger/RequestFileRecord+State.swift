@@ -28,10 +28,13 @@ extension RequestFileRecord {
   }
 
   /// Why this file's failed batch may be made again as it is: the
-  /// enqueued-token limit, or a just-uploaded file the server did not see
-  /// yet; nil for any other failure.
+  /// enqueued-token or enqueued-request limit, or a just-uploaded file the
+  /// server did not see yet; nil for any other failure.
   var resubmittableFailure: String? {
     for error in errors ?? [] {
+      if error.code == "request_limit_exceeded" || (error.message ?? "").lowercased().contains("enqueued request limit") {
+        return "request_limit_exceeded"
+      }
       if error.code == "token_limit_exceeded" || (error.message ?? "").lowercased().contains("enqueued token limit") {
         return "token_limit_exceeded"
       }

@@ -146,18 +146,22 @@ public struct RunDirectory: Sendable {
   /// Takes the run's tool lock, so that two tools that call the API never
   /// work on the same run at once (which could pay twice).
   ///
-  /// - Throws: ``ToolError`` 75 if another tool holds it.
-  public func lockRun() throws -> FileLock {
+  /// - Parameter waiting: Whether to wait (with a note) for another tool
+  ///   that holds it, rather than fail.
+  /// - Throws: ``ToolError`` 75 if another tool holds it and not `waiting`.
+  public func lockRun(waiting: Bool = false) throws -> FileLock {
     let lockPath = file(".batchline.lock")
     let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
     guard fd >= 0 else {
       throw ToolError.system(.failure, "open", lockPath)
     }
     close(fd)
-    guard let lock = try? FileLock(path: lockPath, exclusive: true, wait: false) else {
+    if let lock = try? FileLock(path: lockPath, exclusive: true, wait: false) { return lock }
+    guard waiting else {
       throw ToolError(.tryAgainLater, "another batchline tool is working on '\(path)'; try again when it ends")
     }
-    return lock
+    Diagnostics.note("another batchline tool is working on '\(path)'; waiting for it to end")
+    return try FileLock(path: lockPath, exclusive: true, wait: true)
   }
 
   /// Removes what a killed tool left in `in/` and `out/`: temporary files

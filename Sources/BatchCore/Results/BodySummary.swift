@@ -11,18 +11,18 @@ struct BodySummary {
   private(set) var model: Range<Int>?
   /// The tokens the body reports.
   private(set) var tally = TokenTally()
-  /// `choices[0].message.content` and `.tool_calls`, when the first choice
-  /// is an object whose first `message` is an object.
-  private(set) var content: Range<Int>?
-  private(set) var toolCalls: Range<Int>?
-  /// `choices[0].text` (the first one).
-  private(set) var text: Range<Int>?
+  /// The first element of `choices`, when it is an object.
+  private(set) var firstChoice: Choice?
+  /// How many elements `choices` has, and where it is.
+  private(set) var choiceCount = 0
+  private(set) var choices: Range<Int>?
   /// The members other endpoints take their answer from.
   private(set) var data: Range<Int>?
   private(set) var output: Range<Int>?
   private(set) var results: Range<Int>?
-
-  private static let null = Array("null".utf8)
+  /// A response's `status` and `incomplete_details`.
+  private(set) var status: Range<Int>?
+  private(set) var incompleteDetails: Range<Int>?
 
   /// Walks the body object at `i` (validating it, as
   /// ``JSONScanner/skipValue(at:depth:)`` at `depth` would) and records
@@ -35,15 +35,15 @@ struct BodySummary {
     var summary = self
     let end = try s.walkMembers(ofObjectAt: i, depth: depth) { key, value in
       if s.key(key, equals: "choices") {
-        summary.content = nil
-        summary.toolCalls = nil
-        summary.text = nil
+        summary.firstChoice = nil
+        summary.choiceCount = 0
         let valueEnd: Int
         if s.bytes[value] == UInt8(ascii: "[") {
           valueEnd = try summary.walkChoices(s, arrayAt: value, depth: depth + 1)
         } else {
           valueEnd = try s.skipValue(at: value, depth: depth + 1)
         }
+        summary.choices = value..<valueEnd
         return valueEnd
       }
       if s.key(key, equals: "usage") {
@@ -57,19 +57,19 @@ struct BodySummary {
         return valueEnd
       }
       if s.key(key, equals: "data") {
-        let valueEnd = try s.skipValue(at: value, depth: depth + 1)
-        summary.data = value..<valueEnd
-        return valueEnd
+        return try s.skipValue(at: value, depth: depth + 1, recording: &summary.data)
       }
       if s.key(key, equals: "output") {
-        let valueEnd = try s.skipValue(at: value, depth: depth + 1)
-        summary.output = value..<valueEnd
-        return valueEnd
+        return try s.skipValue(at: value, depth: depth + 1, recording: &summary.output)
       }
       if s.key(key, equals: "results") {
-        let valueEnd = try s.skipValue(at: value, depth: depth + 1)
-        summary.results = value..<valueEnd
-        return valueEnd
+        return try s.skipValue(at: value, depth: depth + 1, recording: &summary.results)
+      }
+      if s.key(key, equals: "status") {
+        return try s.skipValue(at: value, depth: depth + 1, recording: &summary.status)
+      }
+      if s.key(key, equals: "incomplete_details") {
+        return try s.skipValue(at: value, depth: depth + 1, recording: &summary.incompleteDetails)
       }
       return nil
     }
@@ -77,45 +77,20 @@ struct BodySummary {
     return end
   }
 
-  /// Records the first choice's message content, tool calls and text.
+  /// Records the first choice and counts them all.
   private mutating func walkChoices(_ s: JSONScanner, arrayAt i: Int, depth: Int) throws -> Int {
-    var content: Range<Int>?
-    var toolCalls: Range<Int>?
-    var text: Range<Int>?
+    var first: Choice?
+    var count = 0
     let end = try s.walkElements(ofArrayAt: i, depth: depth) { index, value in
+      count += 1
       guard index == 0, s.bytes[value] == UInt8(ascii: "{") else { return nil }
-      var sawMessage = false
-      var sawText = false
-      return try s.walkMembers(ofObjectAt: value, depth: depth + 1) { key, value in
-        if !sawMessage && s.key(key, equals: "message") {
-          sawMessage = true
-          guard s.bytes[value] == UInt8(ascii: "{") else { return nil }
-          return try s.walkMembers(ofObjectAt: value, depth: depth + 2) { key, value in
-            if s.key(key, equals: "content") {
-              let valueEnd = try s.skipValue(at: value, depth: depth + 3)
-              content = value..<valueEnd
-              return valueEnd
-            }
-            if s.key(key, equals: "tool_calls") {
-              let valueEnd = try s.skipValue(at: value, depth: depth + 3)
-              toolCalls = value..<valueEnd
-              return valueEnd
-            }
-            return nil
-          }
-        }
-        if !sawText && s.key(key, equals: "text") {
-          sawText = true
-          let valueEnd = try s.skipValue(at: value, depth: depth + 2)
-          text = value..<valueEnd
-          return valueEnd
-        }
-        return nil
-      }
+      var choice = Choice()
+      let valueEnd = try choice.walk(s, objectAt: value, depth: depth + 1)
+      first = choice
+      return valueEnd
     }
-    self.content = content
-    self.toolCalls = toolCalls
-    self.text = text
+    firstChoice = first
+    choiceCount = count
     return end
   }
 
@@ -171,144 +146,5 @@ struct BodySummary {
     }
     tally = sum
     return end
-  }
-
-  // MARK: - The answer
-
-  /// Appends the answer as compact JSON: the message text for chat and
-  /// completions, the output text for responses, the vector for embeddings
-  /// (an array of vectors for several inputs), the first result for
-  /// moderations, else the whole body.
-  ///
-  /// - Parameter body: The body the summary was made from.
-  func appendAnswer(_ kind: AnswerKind, _ s: JSONScanner, body: Range<Int>, to json: inout [UInt8]) {
-    guard isObject else {
-      JSONWriter.appendCompact(s, body, to: &json)
-      return
-    }
-    switch kind {
-    case .chat:
-      if let content, s.kind(at: content.lowerBound) != .null {
-        Self.appendValue(s, content, to: &json)
-      } else if let toolCalls, s.kind(at: toolCalls.lowerBound) == .array {
-        JSONWriter.appendCompact(s, toolCalls, to: &json)
-      } else {
-        json.append(contentsOf: Self.null)
-      }
-    case .completions:
-      if let text {
-        Self.appendValue(s, text, to: &json)
-      } else {
-        json.append(contentsOf: Self.null)
-      }
-    case .responses:
-      Self.appendResponsesText(s, output, to: &json)
-    case .embeddings:
-      Self.appendEmbeddings(s, data, to: &json)
-    case .moderations:
-      if let first = Self.firstObject(s, results) {
-        JSONWriter.appendCompact(s, first, to: &json)
-      } else {
-        JSONWriter.appendCompact(s, body, to: &json)
-      }
-    case .other:
-      JSONWriter.appendCompact(s, body, to: &json)
-    }
-  }
-
-  /// Appends a value in compact form; strings, numbers and literals have no
-  /// insignificant whitespace and are copied as they are.
-  @inline(__always)
-  private static func appendValue(_ s: JSONScanner, _ range: Range<Int>, to json: inout [UInt8]) {
-    switch s.bytes[range.lowerBound] {
-    case UInt8(ascii: "{"), UInt8(ascii: "["):
-      JSONWriter.appendCompact(s, range, to: &json)
-    default:
-      json.append(contentsOf: UnsafeBufferPointer(rebasing: s.bytes[range]))
-    }
-  }
-
-  private static func appendEmbeddings(_ s: JSONScanner, _ data: Range<Int>?, to json: inout [UInt8]) {
-    guard let data, s.kind(at: data.lowerBound) == .array else {
-      json.append(contentsOf: null)
-      return
-    }
-    var vectors: [Range<Int>] = []
-    _ = try? s.forEachElement(ofArrayAt: data.lowerBound) { entry in
-      if s.kind(at: entry.lowerBound) == .object, let v = member(s, entry, "embedding") {
-        vectors.append(v)
-      }
-      return true
-    }
-    if vectors.count == 1 {
-      JSONWriter.appendCompact(s, vectors[0], to: &json)
-    } else {
-      json.append(UInt8(ascii: "["))
-      for (n, v) in vectors.enumerated() {
-        if n > 0 { json.append(UInt8(ascii: ",")) }
-        JSONWriter.appendCompact(s, v, to: &json)
-      }
-      json.append(UInt8(ascii: "]"))
-    }
-  }
-
-  /// The text of every `output_text` part of every output item, joined.
-  private static func appendResponsesText(_ s: JSONScanner, _ output: Range<Int>?, to json: inout [UInt8]) {
-    var parts: [Range<Int>] = []
-    if let output, s.kind(at: output.lowerBound) == .array {
-      _ = try? s.forEachElement(ofArrayAt: output.lowerBound) { item in
-        guard s.kind(at: item.lowerBound) == .object, let contents = member(s, item, "content"),
-          s.kind(at: contents.lowerBound) == .array
-        else { return true }
-        try s.forEachElement(ofArrayAt: contents.lowerBound) { part in
-          guard s.kind(at: part.lowerBound) == .object else { return true }
-          var isText = false
-          var text: Range<Int>?
-          try s.forEachMember(ofObjectAt: part.lowerBound) { key, value in
-            if s.key(key, equals: "type") {
-              isText = s.kind(at: value.lowerBound) == .string
-                && s.decodeString(contents: (value.lowerBound + 1)..<(value.upperBound - 1)) == Array("output_text".utf8)
-            } else if s.key(key, equals: "text") {
-              text = value
-            }
-            return true
-          }
-          if isText, let text, s.kind(at: text.lowerBound) == .string { parts.append(text) }
-          return true
-        }
-        return true
-      }
-    }
-    guard !parts.isEmpty else {
-      json.append(contentsOf: null)
-      return
-    }
-    // Escaped contents join into one valid string as they are.
-    json.append(UInt8(ascii: "\""))
-    for part in parts {
-      json.append(contentsOf: UnsafeBufferPointer(rebasing: s.bytes[(part.lowerBound + 1)..<(part.upperBound - 1)]))
-    }
-    json.append(UInt8(ascii: "\""))
-  }
-
-  /// The first element of an array, when it is an object.
-  private static func firstObject(_ s: JSONScanner, _ array: Range<Int>?) -> Range<Int>? {
-    guard let array, s.kind(at: array.lowerBound) == .array,
-      let first = try? s.element(0, ofArrayAt: array.lowerBound), s.kind(at: first.lowerBound) == .object
-    else { return nil }
-    return first
-  }
-
-  /// The first member named `name` of an object.
-  private static func member(_ s: JSONScanner, _ object: Range<Int>, _ name: StaticString) -> Range<Int>? {
-    var found: Range<Int>?
-    _ = try? s.forEachMember(ofObjectAt: object.lowerBound) { key, value in
-      if s.key(key, equals: name) {
-        found = value
-        return false
-      }
-      return true
-    }
-    return found
   }
 }

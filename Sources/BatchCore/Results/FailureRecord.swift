@@ -61,7 +61,7 @@ struct FailureRecord: Sendable {
 
   /// Whether resubmitting may succeed: 429 and 5xx, requests that never ran
   /// (expired, cancelled, timed out, not run), and batches refused for the
-  /// enqueued-token limit; any other 4xx is final.
+  /// enqueued-token or -request limit; any other 4xx is final.
   var isRetryable: Bool {
     if let status { return status == 429 || status >= 500 }
     return Self.retryableCodes.contains(code ?? "")
@@ -69,7 +69,7 @@ struct FailureRecord: Sendable {
 
   static let retryableCodes: Set<String> = [
     "batch_expired", "batch_cancelled", "request_timeout", "request_not_run", "token_limit_exceeded",
-    "rate_limit_exceeded", "server_error",
+    "rate_limit_exceeded", "server_error", "request_limit_exceeded",
   ]
 
   func appendJSON(to out: inout [UInt8]) {

@@ -18,6 +18,8 @@ final class MergeChunk: PipelineChunk {
     var lineNumber: Int
     var firstMatch: Int
     var matchCount: Int
+    /// Whether the request's `input` was an array (embeddings, moderations).
+    var inputIsArray = false
   }
 
   /// One round's result for an item: plain values, so that adding and
@@ -58,6 +60,8 @@ final class MergeChunk: PipelineChunk {
   private(set) var itemCount = 0
   private(set) var answered = 0
   private(set) var retryable = 0
+  /// Answers whose text stopped at the token limit.
+  private(set) var cut = 0
   private(set) var failures: [String: Int] = [:]
   private(set) var tallies = ModelTallies()
 
@@ -95,6 +99,7 @@ final class MergeChunk: PipelineChunk {
     itemCount = 0
     answered = 0
     retryable = 0
+    cut = 0
     failures = [:]
     tallies = ModelTallies()
   }
@@ -129,6 +134,9 @@ final class MergeChunk: PipelineChunk {
     items[items.count - 1].matchCount += 1
   }
 
+  /// Marks the item being read as one whose request's `input` is an array.
+  func markInputArray() { items[items.count - 1].inputIsArray = true }
+
   func endItem() { lastIsPartial = false }
 
   @inline(__always)
@@ -147,11 +155,12 @@ final class MergeChunk: PipelineChunk {
     var output = self.output
     self.output = []
     var counts = Counts()
+    var answer: [UInt8] = []
     arena.withUnsafeBufferPointer { arena in
       do {
         for (n, item) in items.enumerated() {
           let partial = lastIsPartial && n == items.count - 1
-          try merge(item, arena, format, partial: partial, to: &output, &counts)
+          try merge(item, arena, format, partial: partial, to: &output, &counts, answer: &answer)
           if !partial { writtenCount = output.count }
         }
         if let stopError { throw stopError }
@@ -163,6 +172,7 @@ final class MergeChunk: PipelineChunk {
     itemCount = counts.items
     answered = counts.answered
     retryable = counts.retryable
+    cut = counts.cut
     failures = counts.failures
     tallies = counts.tallies
   }
@@ -171,16 +181,21 @@ final class MergeChunk: PipelineChunk {
     var items = 0
     var answered = 0
     var retryable = 0
+    var cut = 0
     var failures: [String: Int] = [:]
     var tallies = ModelTallies()
   }
 
   private func merge(
     _ item: Item, _ arena: UnsafeBufferPointer<UInt8>, _ format: MergedLineFormat, partial: Bool,
-    to output: inout [UInt8], _ counts: inout Counts
+    to output: inout [UInt8], _ counts: inout Counts, answer json: inout [UInt8]
   ) throws {
     // An answer from any round wins; otherwise the latest round's failure.
+    // The answer is put together as soon as it is classified: whether it is
+    // usable (a "json" answer that parses, say) is known only then.
+    json.removeAll(keepingCapacity: true)
     var answer: ResultLine?
+    var cut = false
     var answerContext = 0
     var failure: FailureRecord?
     for n in item.firstMatch..<(item.firstMatch + item.matchCount) {
@@ -188,7 +203,7 @@ final class MergeChunk: PipelineChunk {
       let result: ResultLine
       switch m.kind {
       case .missing:
-        if answer == nil { failure = contexts[m.context].missing }
+        if answer == nil { failure = contexts[m.context].missing(line: m.lineNumber) }
         continue
       case .answer, .error:
         do {
@@ -200,11 +215,19 @@ final class MergeChunk: PipelineChunk {
         }
       }
       guard answer == nil else { continue }
-      if m.kind == .answer, result.isSuccess, result.body != nil {
+      guard m.kind == .answer else {
+        failure = FailureRecord(from: result)
+        continue
+      }
+      switch result.verdict(format.answer, inputIsArray: item.inputIsArray, appendingTo: &json) {
+      case .answer(let isCut):
         answer = result
         answerContext = m.context
-      } else {
-        failure = FailureRecord(from: result)
+        cut = isCut
+      case .failure(var record):
+        // Tokens spent on an unusable answer are paid: count them under a model.
+        if record.tally != nil && record.model == nil { record.model = contexts[m.context].model }
+        failure = record
       }
     }
     if partial { return }
@@ -218,8 +241,9 @@ final class MergeChunk: PipelineChunk {
     output.append(contentsOf: format.fieldPrefix)
     if let line = answer {
       let summary = line.summary
-      summary.appendAnswer(format.answerKind, line.scanner, body: line.body!, to: &output)
+      output.append(contentsOf: json)
       counts.answered += 1
+      if cut { counts.cut += 1 }
       if let model = summary.model {
         counts.tallies.add(summary.tally, escapedModel: UnsafeBufferPointer(rebasing: line.scanner.bytes[model]))
       } else {

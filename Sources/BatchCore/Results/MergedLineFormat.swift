@@ -6,14 +6,14 @@ struct MergedLineFormat: Sendable {
   let fieldPrefix: [UInt8]
   /// `null,"<field>_error":`
   let errorPrefix: [UInt8]
-  let answerKind: AnswerKind
+  let answer: AnswerFormat
   /// For messages about the items.
   let itemsPath: String
 
-  init(outputField: String, endpoint: String, itemsPath: String) {
+  init(outputField: String, answer: AnswerFormat, itemsPath: String) {
     fieldPrefix = Array("\"\(outputField)\":".utf8)
     errorPrefix = Array("null,\"\(outputField)_error\":".utf8)
-    answerKind = AnswerKind(endpoint: endpoint)
+    self.answer = answer
     self.itemsPath = itemsPath
   }
 }

@@ -88,9 +88,14 @@ extension RequestFileRecord {
     case .expired?: return .missing(code: "batch_expired", message: "the batch expired before this request ran")
     case .cancelled?: return .missing(code: "batch_cancelled", message: "the batch was cancelled before this request ran")
     case .failed?:
-      let first = errors?.first
-      return .missing(code: first?.code ?? "batch_failed", message: "the batch failed: " + (first?.message ?? "no reason given"))
+      // The batch's first error without a line, else its first error.
+      let batchError = errors?.first { $0.line == nil } ?? errors?.first
+      return .missing(code: batchError?.code ?? "batch_failed", message: Self.failedBatchMessage(batchError))
     default: return .missing(code: "request_not_run")
     }
+  }
+
+  static func failedBatchMessage(_ error: BatchErrorRecord?) -> String {
+    "the batch failed: " + (error?.line.map { "line \($0): " } ?? "") + (error?.message ?? "no reason given")
   }
 }

@@ -8,6 +8,10 @@ final class ResultFileContext: Sendable {
   let model: String
   /// The failure of a request with neither an answer nor an error line.
   let missing: FailureRecord
+  /// The failures of the lines that a failed batch's `errors.data[]`
+  /// names, by line number (1-based), for their requests instead of
+  /// ``missing``.
+  let lineErrors: [Int: FailureRecord]
   let answersName: String
   let errorsName: String
   /// The result files, when mapped: chunks that read lines in place keep
@@ -15,12 +19,20 @@ final class ResultFileContext: Sendable {
   let mappedFiles: [MappedFile]
 
   init(
-    model: String, missing: FailureRecord, answersName: String = "", errorsName: String = "", mappedFiles: [MappedFile] = []
+    model: String, missing: FailureRecord, lineErrors: [Int: FailureRecord] = [:], answersName: String = "",
+    errorsName: String = "", mappedFiles: [MappedFile] = []
   ) {
     self.model = model
     self.missing = missing
+    self.lineErrors = lineErrors
     self.answersName = answersName
     self.errorsName = errorsName
     self.mappedFiles = mappedFiles
+  }
+
+  /// The failure of the request on `line` of the request file, when it has
+  /// neither an answer nor an error line.
+  func missing(line: Int) -> FailureRecord {
+    lineErrors.isEmpty ? missing : lineErrors[line] ?? missing
   }
 }

@@ -13,7 +13,7 @@ final class RoundCursor {
   @exclusivity(unchecked) private var answers: PeekingReader?
   @exclusivity(unchecked) private var errors: PeekingReader?
   @exclusivity(unchecked) private var pendingID: [UInt8]?
-  private let answerKind: AnswerKind
+  private let answerFormat: AnswerFormat
   /// The current file's model and missing-result failure.
   @exclusivity(unchecked) private var context = ResultFileContext(model: "", missing: .missing(code: "request_not_run"))
   /// Whether ``lastRequestLine`` keeps each request line (for retry).
@@ -23,6 +23,13 @@ final class RoundCursor {
   var peeks = false
   /// The request line last read, when ``keepsLines`` is set.
   private(set) var lastRequestLine: [UInt8] = []
+  /// Whether ``lastInputIsArray`` is looked up for each request.
+  var checksInputArray = false
+  /// Whether the last request's `body.input` is an array, when
+  /// ``checksInputArray`` is set: embeddings and moderations answer with
+  /// an array then, even for one input.
+  private(set) var lastInputIsArray = false
+  private static let inputPath = JSONPathComponent.parse("body.input")
   /// The request file being read.
   var currentFile: RequestFileRecord? { fileIndex >= 0 && fileIndex < files.count ? files[fileIndex] : nil }
 
@@ -53,7 +60,7 @@ final class RoundCursor {
     self.run = run
     self.files = files
     self.round = files.first?.round ?? 0
-    self.answerKind = AnswerKind(endpoint: endpoint)
+    self.answerFormat = AnswerFormat(kind: AnswerKind(endpoint: endpoint))
   }
 
   /// The id of the next request of the round, or nil after the last.
@@ -76,6 +83,11 @@ final class RoundCursor {
           throw ToolError.dataError(requests.name, line: requests.lineNumber, "no custom_id")
         }
         if keepsLines { lastRequestLine = Array(line) }
+        if checksInputArray {
+          let s = JSONScanner(line)
+          let input = try? s.value(at: Self.inputPath, in: s.skipWhitespace(0)..<line.count)
+          lastInputIsArray = input.map { s.kind(at: $0.lowerBound) == .array } ?? false
+        }
         id.removeAll(keepingCapacity: true)
         JSONScanner(line).appendDecodedString(contents: range, to: &id)
         return true
@@ -104,7 +116,7 @@ final class RoundCursor {
     } else if let errors, let line = try errors.takeLine(id) {
       chunk.add(.error, line: line, inPlace: errors.isMapped, lineNumber: errors.lineNumber, context: context)
     } else {
-      chunk.add(.missing, line: nil, inPlace: false, lineNumber: 0, context: context)
+      chunk.add(.missing, line: nil, inPlace: false, lineNumber: requests?.lineNumber ?? 0, context: context)
     }
   }
 
@@ -112,18 +124,19 @@ final class RoundCursor {
   func outcome(for id: [UInt8]) throws -> Outcome? {
     guard try isNext(id) else { return nil }
     if let line = try answers?.take(id) {
-      if line.isSuccess, let body = line.body {
-        var json: [UInt8] = []
-        line.summary.appendAnswer(answerKind, line.scanner, body: body, to: &json)
+      var json: [UInt8] = []
+      switch line.verdict(answerFormat, inputIsArray: lastInputIsArray, appendingTo: &json) {
+      case .answer:
         let model = line.summary.model.map { String(decoding: line.scanner.decodeString(contents: $0), as: UTF8.self) }
         return .answer(json, model: model ?? context.model, line.summary.tally)
+      case .failure(let record):
+        return .failure(record)
       }
-      return .failure(FailureRecord(from: line))
     }
     if let line = try errors?.take(id) {
       return .failure(FailureRecord(from: line))
     }
-    return .failure(context.missing)
+    return .failure(context.missing(line: requests?.lineNumber ?? 0))
   }
 
   /// Checks that the current file's results were all taken: a line left
@@ -152,8 +165,17 @@ final class RoundCursor {
     answers?.keepBehind = MergeChunk.bytesInFlight
     errors?.keepBehind = MergeChunk.bytesInFlight
     let missing = file.missingFailure
+    var lineErrors: [Int: FailureRecord] = [:]
+    if file.status == .failed {
+      // A request named by errors.data[] gets its own line's error; the
+      // others get the batch's (RequestFileRecord.missingFailure).
+      for error in file.errors ?? [] {
+        guard let line = error.line, lineErrors[line] == nil else { continue }
+        lineErrors[line] = .missing(code: error.code ?? "batch_failed", message: RequestFileRecord.failedBatchMessage(error))
+      }
+    }
     context = ResultFileContext(
-      model: file.model, missing: missing, answersName: answers?.name ?? "", errorsName: errors?.name ?? "",
+      model: file.model, missing: missing, lineErrors: lineErrors, answersName: answers?.name ?? "", errorsName: errors?.name ?? "",
       mappedFiles: [answers?.mappedFile, errors?.mappedFile].compactMap { $0 })
     return true
   }

@@ -20,6 +20,10 @@ final class ReusePlan {
   /// A plan for a run of `run` against `endpoint`; nil when the store is
   /// empty or the server settings do not name one server.
   init?(run: RunDirectory, endpoint: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    // merge shapes an embeddings or moderations answer by the request's
+    // input (one text or an array), which a reused line does not carry:
+    // those endpoints send everything rather than risk a wrong shape.
+    guard endpoint != "/v1/embeddings" && endpoint != "/v1/moderations" else { return nil }
     let store = AnswerStore(directory: run.answerStorePath(environment))
     guard !store.isEmpty, let server = answeringServer(environment) else { return nil }
     self.store = store

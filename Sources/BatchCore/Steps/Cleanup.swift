@@ -44,7 +44,7 @@ extension RemoteRun {
       if let id = file.inputFilename.remote, file.inputFilename.isRemoteDeleted != true {
         // A request file is needed until its batch has finished and its
         // results are here; one with no batch yet is still to be submitted.
-        if file.batchId != nil && file.isDownloaded {
+        if file.isDownloaded {
           try await delete(id)
           try updateFile(local) { $0.inputFilename.isRemoteDeleted = true }
         } else {

@@ -24,17 +24,20 @@ public struct CreateOptions: Sendable {
 /// carries the run id, the file name and the file's digest in `metadata`.
 /// After a crash or a lost answer, the batch list is searched (every page
 /// back to the run's start) and a batch found there is adopted, so a file
-/// never gets a second paid batch. Batches refused for the enqueued-token
-/// limit are made again when running batches free capacity; the limit is
-/// learned from the refusal's text.
+/// never gets a second paid batch. A file refused for the enqueued-token
+/// (or -request) limit, at create or in validation, waits and is submitted
+/// again by the clock (``CapacityWait``), or as soon as one of the run's own
+/// batches of the model ends; the limit is learned from the refusal's text.
 ///
 /// - Throws: ``ToolError``: 65 when the batches still to be made may cost
-///   more than `maxCost` (or a model has no price under it), 66 when files
-///   are not uploaded yet, 75 for network trouble, 77 for a refused key.
+///   more than `maxCost`, 66 when files are not uploaded yet, 75 for
+///   network trouble or after waiting `BATCHLINE_CAPACITY_WAIT` seconds for
+///   capacity (the files left unsubmitted, so that a rerun goes on), 77 for
+///   a refused key, 78 for a model without a price under `maxCost`.
 public func createRun(_ options: CreateOptions, client: OpenAIClient? = nil) async throws {
   guard let remote = try RemoteRun.openUnlessSettled(options.run, client: client) else { return }
   try checkBudget(unpaidOf: remote.ledger(), run: options.run, limit: options.maxCost)
-  var scheduler = CreateScheduler(remote: remote, options: options)
+  var scheduler = try CreateScheduler(remote: remote, options: options)
   try await scheduler.run()
 }
 
@@ -42,13 +45,17 @@ public func createRun(_ options: CreateOptions, client: OpenAIClient? = nil) asy
 struct CreateScheduler {
   let remote: RemoteRun
   let options: CreateOptions
-  /// Refusals per file, to give up on a file that never fits.
-  var refusals: [String: Int] = [:]
-  var interval = 1.0
+  var schedule: PollSchedule
+  var capacity: CapacityWait
+  /// Refusals per file of a just-uploaded file the server did not see yet,
+  /// to give up on a file that never shows.
+  var notFound: [String: Int] = [:]
 
-  init(remote: RemoteRun, options: CreateOptions) {
+  init(remote: RemoteRun, options: CreateOptions) throws {
     self.remote = remote
     self.options = options
+    schedule = PollSchedule(poll: options.poll)
+    capacity = try CapacityWait()
   }
 
   var run: RunDirectory { remote.run }
@@ -69,19 +76,19 @@ struct CreateScheduler {
     while true {
       try await reconcileIntents()
       try await refreshOpenBatches()
-      let submitted = try await submitWhatFits()
+      try await submitWhatFits()
       let ledger = try remote.ledger()
-      let waiting = ledger.files.filter { $0.batchId == nil && !isGivenUp($0) }
-      let validating = ledger.files.filter { $0.batchId != nil && ($0.status == nil || $0.status == .validating) }
+      // A file cancelled before it had a batch has a status and no batch.
+      let waiting = ledger.files.filter { $0.batchId == nil && $0.status == nil }
+      let open = ledger.files.filter { $0.batchId != nil && !$0.isTerminal }
+      let validating = open.filter { $0.status == nil || $0.status == .validating }
       if waiting.isEmpty && validating.isEmpty { return }
-      if submitted > 0 { interval = 1 }
-      try await pause(min(interval, options.poll))
-      interval = min(options.poll, max(1, interval * 1.5))
+      // Wake for the next read of a batch, or the next try of a refused model.
+      var wake = open.map { schedule.due($0.inputFilename.local) }
+      wake += Set(waiting.map(\.model)).compactMap { capacity.nextTry($0) }
+      let next = wake.min() ?? Date().addingTimeInterval(options.poll)
+      try await pause(max(0.05, next.timeIntervalSinceNow))
     }
-  }
-
-  private func isGivenUp(_ file: RequestFileRecord) -> Bool {
-    (refusals[file.inputFilename.local] ?? 0) >= 5
   }
 
   /// Adopts the batch an interrupted create left behind, or clears the intent.
@@ -126,68 +133,139 @@ struct CreateScheduler {
     }
   }
 
-  /// Polls this run's unfinished batches, learning limits from refusals and
-  /// putting refused files back in the queue.
+  /// Reads this run's unfinished batches that are due, learning limits from
+  /// refusals and putting refused files back in the queue.
   private mutating func refreshOpenBatches() async throws {
-    let ledger = try remote.ledger()
-    for file in ledger.files where file.batchId != nil && !file.isTerminal {
-      let batch = try await calling { try await client.retrieveBatch(id: file.batchId!) }
-      try remote.updateFile(file.inputFilename.local) { $0.apply(batch) }
+    let before = try remote.ledger()
+    let read = try await schedule.readDue(before.files, remote: remote)
+    let now = Date()
+    for file in before.files {
+      guard let batch = read[file.inputFilename.local] else { continue }
+      let wasValidating = file.status == nil || file.status == .validating
+      if wasValidating && batch.status != .validating && batch.status != .failed {
+        capacity.admitted(file.model)
+      }
+      if batch.status.isTerminal && batch.status != .failed {
+        capacity.freed(file.model, at: now)
+      }
     }
+    var refused: [String: [RequestFileRecord]] = [:]
     for file in try remote.ledger().files where file.status == .failed {
       guard let reason = file.resubmittableFailure else { continue }
       let local = file.inputFilename.local
-      refusals[local, default: 0] += 1
-      if isGivenUp(file) {
-        Diagnostics.note("in/\(local): refused \(refusals[local]!) times (\(reason)); leaving it failed")
-        continue
+      if reason == "input file not found yet" {
+        guard notFound[local, default: 0] < 5 else { continue }
+        notFound[local, default: 0] += 1
+        if notFound[local]! == 5 {
+          Diagnostics.note("in/\(local): refused 5 times (\(reason)); leaving it failed")
+          continue
+        }
+      } else {
+        refused[file.model, default: []].append(file)
       }
-      if reason == "token_limit_exceeded", let limit = enqueuedLimit(in: file.errors?.first?.message) {
-        try learn(limit: limit, model: file.model)
+      // Under the lock, and only if a cancel (in another process) has not ended the file meanwhile.
+      let reset = try run.updateLedger { ledger -> Bool in
+        guard let n = ledger.files.firstIndex(where: { $0.inputFilename.local == local }),
+          ledger.files[n].batchId == file.batchId, ledger.files[n].status == .failed
+        else { return false }
+        ledger.files[n].resetForResubmission(reason: reason)
+        return true
       }
+      guard reset else { continue }
       Diagnostics.note("in/\(local): batch \(file.batchId!) was refused (\(reason)); it will be made again")
-      try remote.updateFile(local) { $0.resetForResubmission(reason: reason) }
+    }
+    // One refusal per model and round: files refused together are one try.
+    for (_, files) in refused.sorted(by: { $0.key < $1.key }) {
+      try await waitForCapacity(files[0], message: files.first { $0.errors?.first?.message != nil }?.errors?.first?.message)
     }
   }
 
-  private func learn(limit: Int, model: String) throws {
+  /// Records a refusal of `file` for the enqueued limit of its model:
+  /// learns the limit from `message`, and says what it waits for.
+  ///
+  /// - Throws: ``ToolError`` 75 once the model has been refused for longer
+  ///   than `BATCHLINE_CAPACITY_WAIT`: the files stay unsubmitted, and a
+  ///   rerun goes on.
+  private mutating func waitForCapacity(_ file: RequestFileRecord, message: String?) async throws {
+    let model = file.model
+    let requests = (message ?? "").lowercased().contains("enqueued request")
+    if let limit = enqueuedLimit(in: message) { try learn(limit: limit, model: model, requests: requests) }
+    let ledger = try remote.ledger()
+    let now = Date()
+    guard let pause = capacity.refused(model, at: now) else {
+      throw ToolError(
+        .tryAgainLater,
+        "in/\(file.inputFilename.local): no enqueued capacity for \(model) in "
+          + "\(Progress.duration(Int(capacity.waited(model, at: now)))); not submitted; run again to go on")
+    }
+    var limit = ""
+    if requests, let value = ledger.requestLimits?[model] {
+      limit = ", limit \(grouped(value)) requests"
+    } else if !requests, let value = ledger.tokenLimits?[model] {
+      limit = ", limit \(grouped(value)) tokens"
+    }
+    let next = pause < 90 ? "\(Int(pause.rounded())) s" : "\(Int((pause / 60).rounded())) min"
+    Diagnostics.note("in/\(file.inputFilename.local): waiting for enqueued capacity of \(model)\(limit); next try in \(next)")
+  }
+
+  private func learn(limit: Int, model: String, requests: Bool) throws {
     try run.updateLedger { ledger in
-      var limits = ledger.tokenLimits ?? [:]
+      var limits = (requests ? ledger.requestLimits : ledger.tokenLimits) ?? [:]
       if limits[model] != limit {
         limits[model] = limit
-        Diagnostics.note("learned the enqueued-token limit of \(model): \(grouped(limit)) tokens")
+        let kind = requests ? "request" : "token"
+        Diagnostics.note("learned the enqueued-\(kind) limit of \(model): \(grouped(limit)) \(kind)s")
       }
-      ledger.tokenLimits = limits
+      if requests { ledger.requestLimits = limits } else { ledger.tokenLimits = limits }
     }
   }
 
-  /// Creates batches for waiting files, in order, while they fit.
-  ///
-  /// - Returns: How many were created.
-  private mutating func submitWhatFits() async throws -> Int {
-    var created = 0
+  /// Creates batches for waiting files, in order, while they fit: within
+  /// 90% of the model's known limits counting the run's open batches (the
+  /// margin covers our estimate), and not while the model waits for
+  /// capacity held by others.
+  private mutating func submitWhatFits() async throws {
+    var blocked: Set<String> = []
     while true {
       let ledger = try remote.ledger()
-      guard let file = ledger.files.first(where: { $0.batchId == nil && $0.createStartedAt == nil && !isGivenUp($0) })
-      else { return created }
+      let now = Date()
+      guard
+        let file = ledger.files.first(where: {
+          $0.batchId == nil && $0.status == nil && $0.createStartedAt == nil && !blocked.contains($0.model)
+            && capacity.mayTry($0.model, at: now)
+        })
+      else { return }
       let open = ledger.files.filter { $0.batchId != nil && !$0.isTerminal && $0.model == file.model }
-      let enqueued = open.reduce(0) { $0 + $1.estimatedInputTokens }
-      if let limit = ledger.tokenLimits?[file.model], !open.isEmpty,
-        enqueued + file.estimatedInputTokens > limit * 9 / 10
-      {
-        return created  // wait for running batches to free capacity
+      let tokens = open.reduce(0) { $0 + $1.estimatedInputTokens }
+      let requests = open.reduce(0) { $0 + $1.inputFilename.requests }
+      if !open.isEmpty {
+        if let limit = ledger.tokenLimits?[file.model], tokens + file.estimatedInputTokens > limit * 9 / 10 {
+          blocked.insert(file.model)  // wait for running batches to free capacity
+          continue
+        }
+        if let limit = ledger.requestLimits?[file.model], requests + file.inputFilename.requests > limit * 9 / 10 {
+          blocked.insert(file.model)
+          continue
+        }
       }
-      guard try await create(file, ledger: ledger) else { return created }
-      created += 1
+      if try await !create(file, ledger: ledger) { blocked.insert(file.model) }
     }
   }
 
   /// Creates the batch of one file, writing the intent first.
   ///
-  /// - Returns: False when the server refused for the enqueued-token limit.
+  /// - Returns: False when the server refused for the enqueued limit.
   private mutating func create(_ file: RequestFileRecord, ledger: Ledger) async throws -> Bool {
     let local = file.inputFilename.local
-    try remote.updateFile(local) { $0.createStartedAt = RemoteRun.now }
+    // The intent goes in only if a cancel (in another process) has not ended the file meanwhile.
+    let wanted = try run.updateLedger { ledger -> Bool in
+      guard let n = ledger.files.firstIndex(where: { $0.inputFilename.local == local }),
+        ledger.files[n].batchId == nil, ledger.files[n].status == nil
+      else { return false }
+      ledger.files[n].createStartedAt = RemoteRun.now
+      return true
+    }
+    guard wanted else { return true }
     let metadata = [
       "batchline_run": ledger.runId, "batchline_file": local,
       "batchline_sha256": file.inputFilename.sha256 ?? "", "batchline_round": String(file.round),
@@ -217,9 +295,7 @@ struct CreateScheduler {
       } catch let error as APIError where error.isTokenLimit {
         // The synchronous form of the refusal: nothing was made.
         try remote.updateFile(local) { $0.createStartedAt = nil }
-        if let limit = enqueuedLimit(in: error.detail?.message) { try learn(limit: limit, model: file.model) }
-        refusals[local, default: 0] += 1
-        Diagnostics.note("in/\(local): the enqueued-token limit is reached; waiting for running batches")
+        try await waitForCapacity(file, message: error.detail?.message)
         return false
       } catch let error as APIError where error.status == 400 && (error.detail?.message ?? "").hasPrefix("Cannot find file") {
         // A just-uploaded file may take a moment to be usable.

@@ -22,6 +22,8 @@ public struct MergeReport: Sendable {
   /// Failed items by error code, and how many of them can be retried.
   public var failures: [String: Int] = [:]
   public var retryable = 0
+  /// Answers whose text stopped at the token limit (they count as answers).
+  public var cut = 0
   /// Tokens by model (the model the server reports).
   public var tokens: [String: TokenTally] = [:]
 }
@@ -53,7 +55,10 @@ public func mergeRun(_ options: MergeOptions) throws -> MergeReport {
   let target = toStdout ? nil : try AtomicFile(path: options.output ?? run.classifiedPath)
   let writer = target?.writer ?? BufferedWriter(fd: 1, name: "<stdout>")
   var report = MergeReport()
-  let format = MergedLineFormat(outputField: ledger.outputField, endpoint: ledger.endpoint, itemsPath: run.itemsPath)
+  let format = MergedLineFormat(
+    outputField: ledger.outputField, answer: try AnswerFormat(endpoint: ledger.endpoint, promptPath: run.promptPath),
+    itemsPath: run.itemsPath)
+  rounds.first?.checksInputArray = format.answer.kind == .embeddings || format.answer.kind == .moderations
 
   // This thread reads the items, the request ids and the result lines in
   // step and matches them by id; the chunks, validated, parsed and merged
@@ -76,6 +81,7 @@ public func mergeRun(_ options: MergeOptions) throws -> MergeReport {
       throw ToolError.dataError(run.itemsPath, line: items.lineNumber, "more items than requests; run batch-prepare again")
     }
     reused?.add(into: chunk)
+    if rounds.first?.lastInputIsArray == true { chunk.markInputArray() }
     for cursor in rounds { try cursor.match(id, into: chunk) }
     chunk.endItem()
     return true
@@ -92,7 +98,12 @@ public func mergeRun(_ options: MergeOptions) throws -> MergeReport {
     target?.abandon()
     throw error
   }
-  printCounter(report, prices: prices, toStdout: toStdout)
+  let requested = Array(Set(ledger.files.map(\.model))).sorted()
+  printCounter(report, prices: prices, requested: requested, toStdout: toStdout)
+  // A model the server does not know is most often a slip in its name.
+  if report.failures["model_not_found"] != nil {
+    for model in requested where prices.price(for: model) == nil { Diagnostics.note(prices.noPriceMessage(for: model)) }
+  }
   // Answers paid for are kept, so that a later run does not pay for them again.
   rememberAnswers(ledger, run: run)
   return report
@@ -104,6 +115,7 @@ extension MergeReport {
     items += chunk.itemCount
     answered += chunk.answered
     retryable += chunk.retryable
+    cut += chunk.cut
     for (code, n) in chunk.failures { failures[code, default: 0] += n }
     chunk.tallies.forEach { tokens[$0, default: TokenTally()] += $1 }
   }

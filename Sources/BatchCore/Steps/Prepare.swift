@@ -150,6 +150,7 @@ public func prepareRun(_ options: PrepareOptions) throws {
     unlink(run.resultPath(ReusePlan.fileName))
   }
   try run.replaceLedger(ledger)
+  for model in estimate.unpriced.sorted() { Diagnostics.note(estimate.prices.noPriceMessage(for: model)) }
   Diagnostics.note(estimate.summary(requests: count, reused: reuse == nil ? nil : reused, files: files))
 }
 

@@ -14,6 +14,11 @@ public struct Template: Sendable {
   public let url: String
   /// The field the answer goes into (`llm` by default).
   public let outputField: String
+  /// What the field holds (`"answer"`: text by default).
+  public let answer: AnswerMode
+  /// The JSON schema of `response_format` (chat) or `text.format`
+  /// (responses), which a `"json"` answer must match.
+  let answerSchema: JSONSchema?
   /// The template of `custom_id`, or nil to use the item's line number.
   let customID: [Segment]?
   /// The body, compiled.
@@ -92,6 +97,7 @@ public struct Template: Sendable {
     var url: String?
     var customIDText: String?
     var outputField = "llm"
+    var answer = AnswerMode.text
     var body: TemplateValue?
     for (key, value) in members {
       switch key {
@@ -106,12 +112,19 @@ public struct Template: Sendable {
           throw bad("'output_field' must be a non-empty string")
         }
         outputField = text
+      case "answer":
+        guard case .string(let text) = value, let mode = AnswerMode(rawValue: text) else {
+          let modes = AnswerMode.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+          throw ToolError.dataError(
+            name, line: Self.lineOfMember("answer", in: bytes), "'answer' must be one of \(modes)")
+        }
+        answer = mode
       case "method":
         guard case .string("POST") = value else { throw bad("'method' must be \"POST\"") }
       case "body":
         body = value
       default:
-        throw bad("unknown field '\(key)' (expected url, custom_id, body, output_field)")
+        throw bad("unknown field '\(key)' (expected url, custom_id, body, output_field, answer)")
       }
     }
     guard let url else { throw bad("'url' is missing (for example \"/v1/chat/completions\")") }
@@ -122,6 +135,7 @@ public struct Template: Sendable {
     guard case .object(let bodyMembers) = body else { throw bad("'body' must be a JSON object") }
     self.url = url
     self.outputField = outputField
+    self.answer = answer
 
     let field: (String) -> TemplateValue? = { name in bodyMembers.last { $0.0 == name }?.1 }
     // What the server would reject at validation, rejected here first.
@@ -164,6 +178,7 @@ public struct Template: Sendable {
       if case .literal(let text)? = field(key), let n = Int(text) { maxTokens = n }
     }
     maxOutputTokens = maxTokens
+    answerSchema = Self.schema(of: field)
     if case .array(let messages)? = field("messages") {
       messageCount = messages.count
     } else {
@@ -189,10 +204,43 @@ public struct Template: Sendable {
       modelPath: self.modelPath, streamPath: self.streamPath, inputPath: self.inputPath, fixedModel: fixedModel,
       literalTextBytes: literalTextBytes, messageCount: messageCount)
   }
+
+  /// The schema of a `json_schema` response format: chat's
+  /// `response_format.json_schema.schema`, responses' `text.format.schema`.
+  private static func schema(of field: (String) -> TemplateValue?) -> JSONSchema? {
+    func member(_ value: TemplateValue?, _ name: String) -> TemplateValue? {
+      guard case .object(let members)? = value else { return nil }
+      return members.last { $0.0 == name }?.1
+    }
+    if member(field("response_format"), "type") == .string("json_schema"),
+      let schema = member(member(field("response_format"), "json_schema"), "schema")
+    {
+      return JSONSchema(schema)
+    }
+    let format = member(field("text"), "format")
+    if member(format, "type") == .string("json_schema"), let schema = member(format, "schema") {
+      return JSONSchema(schema)
+    }
+    return nil
+  }
+
+  /// The line of the top-level member `name` of the template's bytes.
+  private static func lineOfMember(_ name: StaticString, in bytes: [UInt8]) -> Int {
+    bytes.withUnsafeBufferPointer { buffer in
+      let s = JSONScanner(buffer)
+      var offset = 0
+      _ = try? s.forEachMember(ofObjectAt: s.skipWhitespace(0)) { key, _ in
+        guard s.key(key, equals: name) else { return true }
+        offset = key.lowerBound
+        return false
+      }
+      return buffer[..<offset].filter { $0 == 0x0A }.count + 1
+    }
+  }
 }
 
 /// A template value, parsed from `prompt.json` with its key order kept.
-indirect enum TemplateValue: Equatable {
+indirect enum TemplateValue: Equatable, Sendable {
   case object([(String, TemplateValue)])
   case array([TemplateValue])
   /// A string's decoded text.
