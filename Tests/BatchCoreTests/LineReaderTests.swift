@@ -132,6 +132,18 @@ private func expectedLines(_ bytes: [UInt8]) -> [[UInt8]] {
     }
   }
 
+  @Test func aLineLongerThanTheLimitIsBadDataWithItsLine() throws {
+    try withTemporaryDirectory { directory in
+      let path = directory + "/long"
+      try Data(("short\n" + String(repeating: "x", count: 100) + "\nafter\n").utf8).write(to: URL(fileURLWithPath: path))
+      let reader = try LineReader(path: path, displayName: "out/batch_001.jsonl", bufferSize: 16, maxLineBytes: 64)
+      #expect(try reader.nextLine().map { String(decoding: $0, as: UTF8.self) } == "short")
+      let error = toolError { _ = try reader.nextLine() }
+      #expect(error?.status == .dataError)
+      #expect(error?.message == "out/batch_001.jsonl:2: line longer than 64 bytes")
+    }
+  }
+
   @Test func aMissingFileIsNoInput() throws {
     try withTemporaryDirectory { directory in
       let path = directory + "/missing.jsonl"

@@ -81,6 +81,11 @@ public struct APIConfiguration: Sendable {
   /// before it answers a 200 MB upload or starts sending a large file.
   public var transferTimeout: Int
 
+  /// The total time an upload or download may take: twelve idle timeouts
+  /// (an hour by default, 200 MB at 60 KB/s), so that a server dripping
+  /// bytes cannot hold a tool for ever. JSON calls get two idle timeouts.
+  public var transferDeadline: Int { 12 * transferTimeout }
+
   /// The default base URL of OpenAI.
   public static let openAIBaseURL = "https://api.openai.com/v1"
   /// The default base URL of Groq's OpenAI-compatible API.
@@ -209,6 +214,12 @@ public struct APIConfiguration: Sendable {
   private static func parseBaseURL(_ text: String, variable: String) throws -> URL {
     var text = text
     while text.hasSuffix("/") { text.removeLast() }
+    // `user:password@` would go to the server, and into every message that
+    // shows the URL: refused, without showing it.
+    let authority = text.components(separatedBy: "://").dropFirst().first?.split(separator: "/", maxSplits: 1).first
+    if authority?.contains("@") == true {
+      throw ToolError(.configuration, "\(variable) holds a user name or password; remove them (the key goes in the environment)")
+    }
     guard let url = URL(string: text), let scheme = url.scheme?.lowercased(),
       scheme == "http" || scheme == "https", let host = url.host, !host.isEmpty,
       url.query == nil, url.fragment == nil

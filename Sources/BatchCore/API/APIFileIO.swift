@@ -20,11 +20,11 @@ enum APIFileIO {
     return fd
   }
 
-  /// Creates `path`, which must not exist, for writing with mode 0600.
+  /// Creates `path`, which must not exist (nor be a symlink), for writing with mode 0600.
   ///
   /// - Throws: ``ToolError`` `.failure` naming the file.
   static func createExclusive(_ path: String) throws -> Int32 {
-    let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+    let fd = createNewFile(path, mode: 0o600)
     guard fd >= 0 else { throw ToolError.system(.failure, "write", path) }
     return fd
   }
@@ -76,7 +76,7 @@ enum APIFileIO {
   static func copy(from source: String, to destination: String) throws {
     let input = try openForReading(source)
     defer { close(input) }
-    let output = open(destination, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    let output = createReplacingStale(destination)
     guard output >= 0 else { throw ToolError.system(.failure, "write", destination) }
     defer { close(output) }
     _ = try copyContents(from: input, sourcePath: source, to: output, destinationPath: destination)

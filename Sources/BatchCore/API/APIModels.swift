@@ -61,10 +61,10 @@ public struct FileObject: Codable, Sendable, Equatable {
     bytes = c.apiInt(.bytes).map(Int64.init)
     createdAt = c.apiTimestamp(.createdAt)
     expiresAt = c.apiTimestamp(.expiresAt)
-    filename = c.apiString(.filename)
-    purpose = c.apiString(.purpose)
-    status = c.apiString(.status)
-    statusDetails = c.apiString(.statusDetails)
+    filename = decoder.serverText(c.apiString(.filename))
+    purpose = decoder.serverText(c.apiString(.purpose))
+    status = decoder.serverText(c.apiString(.status))
+    statusDetails = decoder.serverText(c.apiString(.statusDetails))
   }
 }
 
@@ -108,7 +108,8 @@ public struct Batch: Codable, Sendable, Equatable {
       case "expired": self = .expired
       case "cancelling", "canceling": self = .cancelling
       case "cancelled", "canceled": self = .cancelled
-      default: self = .other(rawValue)
+      // An unknown status is printed and stored: it gets no say over the terminal.
+      default: self = .other(ServerText.clean(rawValue, limit: 64))
       }
     }
 
@@ -140,7 +141,8 @@ public struct Batch: Codable, Sendable, Equatable {
 
     /// Decodes a status string.
     public init(from decoder: any Decoder) throws {
-      self.init(rawValue: try decoder.singleValueContainer().decode(String.self))
+      let text = try decoder.singleValueContainer().decode(String.self)
+      self.init(rawValue: decoder.serverText(text, limit: 64) ?? text)
     }
 
     /// Encodes the ``rawValue``.
@@ -242,11 +244,11 @@ public struct Batch: Codable, Sendable, Equatable {
     id = try c.decode(String.self, forKey: .id)
     status = try c.decode(Status.self, forKey: .status)
     object = c.apiString(.object)
-    endpoint = c.apiString(.endpoint)
-    model = c.apiString(.model)
+    endpoint = decoder.serverText(c.apiString(.endpoint))
+    model = decoder.serverText(c.apiString(.model), limit: 100)
     errors = try? c.decodeIfPresent(BatchErrors.self, forKey: .errors)
     inputFileID = c.apiID(.inputFileID)
-    completionWindow = c.apiString(.completionWindow)
+    completionWindow = decoder.serverText(c.apiString(.completionWindow))
     outputFileID = c.apiID(.outputFileID)
     errorFileID = c.apiID(.errorFileID)
     createdAt = c.apiTimestamp(.createdAt)
@@ -339,9 +341,9 @@ public struct BatchError: Codable, Sendable, Equatable {
   /// Decodes an error, tolerating nulls and numbers as strings.
   public init(from decoder: any Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
-    code = c.apiString(.code)
-    message = c.apiString(.message)
-    param = c.apiString(.param)
+    code = decoder.serverText(c.apiString(.code), limit: 100)
+    message = decoder.serverText(c.apiString(.message))
+    param = decoder.serverText(c.apiString(.param))
     line = c.apiInt(.line)
   }
 }
@@ -522,10 +524,10 @@ public struct APIErrorEnvelope: Codable, Sendable, Equatable {
     /// Decodes a detail, tolerating nulls and numeric codes.
     public init(from decoder: any Decoder) throws {
       let c = try decoder.container(keyedBy: CodingKeys.self)
-      type = c.apiString(.type)
-      code = c.apiString(.code)
-      message = c.apiString(.message)
-      param = c.apiString(.param)
+      type = decoder.serverText(c.apiString(.type), limit: 100)
+      code = decoder.serverText(c.apiString(.code), limit: 100)
+      message = decoder.serverText(c.apiString(.message))
+      param = decoder.serverText(c.apiString(.param))
     }
   }
 
@@ -541,10 +543,12 @@ public struct APIErrorEnvelope: Codable, Sendable, Equatable {
     let c = try decoder.container(keyedBy: CodingKeys.self)
     if let detail = try? c.decodeIfPresent(Detail.self, forKey: .error) {
       error = detail
-    } else if let text = c.apiString(.error) {
+    } else if let text = decoder.serverText(c.apiString(.error)) {
       error = Detail(message: text)
-    } else if let message = c.apiString(.message) {
-      error = Detail(type: c.apiString(.type), code: c.apiString(.code), message: message, param: c.apiString(.param))
+    } else if let message = decoder.serverText(c.apiString(.message)) {
+      error = Detail(
+        type: decoder.serverText(c.apiString(.type), limit: 100), code: decoder.serverText(c.apiString(.code), limit: 100),
+        message: message, param: decoder.serverText(c.apiString(.param)))
     } else {
       error = nil
     }

@@ -47,6 +47,9 @@ public struct HTTPRequest: Sendable, Equatable {
   public var body: Data?
   /// The idle timeout in whole seconds (FoundationNetworking truncates fractions).
   public var timeout: Int
+  /// The total time the call may take, in seconds, however steadily the
+  /// answer trickles in: twice the idle timeout unless set.
+  public var deadline: Int
   /// Whether the request must go out on a connection of its own.
   ///
   /// libcurl silently sends a request again on a new connection when the
@@ -73,6 +76,7 @@ public struct HTTPRequest: Sendable, Equatable {
     self.headers = headers
     self.body = body
     self.timeout = max(1, timeout)
+    self.deadline = 2 * max(1, timeout)
     self.requiresFreshConnection = requiresFreshConnection
   }
 
@@ -108,6 +112,8 @@ public struct HTTPResponse: Sendable, Equatable {
   public var head: HTTPResponseHead
   /// The body.
   public var body: Data
+  /// Whether the body is only a prefix: the answer passed ``ReadLimits``.
+  public var isTruncated = false
 
   /// Creates a response.
   public init(status: Int, headers: [String: String] = [:], body: Data = Data()) {

@@ -163,6 +163,7 @@ public final class OpenAIClient: Sendable {
     var request = makeRequest("POST", "files", contentType: upload.contentType)
     request.headers["Content-Length"] = String(upload.length)
     request.timeout = configuration.transferTimeout
+    request.deadline = configuration.transferDeadline
     request.requiresFreshConnection = true
     return try await perform(request, kind: .create) { request in
       try await self.transport.upload(request, fromFile: upload.bodyPath)
@@ -261,7 +262,7 @@ public final class OpenAIClient: Sendable {
     try Self.validateID(id, kind: "file")
     let part = destination + ".part"
     // Fail on an unwritable destination now, not after six retried downloads.
-    let probe = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    let probe = createReplacingStale(part)
     guard probe >= 0 else {
       throw ToolError.system(.failure, "write", part)
     }
@@ -271,6 +272,7 @@ public final class OpenAIClient: Sendable {
 
     var request = makeRequest("GET", "files/\(id)/content", accept: nil)
     request.timeout = configuration.transferTimeout
+    request.deadline = configuration.transferDeadline
     let bytes = try await withRetries(request, kind: .read) { _ in
       let download = try await self.exchange(request, kind: .read) { request in
         try await self.transport.download(request, toFile: part)
@@ -444,8 +446,13 @@ public final class OpenAIClient: Sendable {
     guard response.head.isSuccess else {
       throw httpError(response.head, body: response.body, request: request, kind: kind)
     }
+    guard !response.isTruncated else {
+      throw APIError(
+        .invalidResponse(status: response.status, reason: "the answer is larger than \(response.body.count >> 20) MiB"),
+        method: request.method, path: request.url.path, kind: kind)
+    }
     do {
-      return try JSONDecoder().decode(T.self, from: response.body)
+      return try serverDecoder().decode(T.self, from: response.body)
     } catch {
       let reason = "not a valid \(String(describing: T.self)) object (\(Self.decodingReason(error)))"
       throw APIError(
@@ -454,15 +461,19 @@ public final class OpenAIClient: Sendable {
     }
   }
 
-  /// The ``APIError`` of an error status, with the server's message redacted.
+  /// A decoder whose server text is cleaned and redacted of this client's key
+  /// (``ServerText``).
+  private func serverDecoder() -> JSONDecoder {
+    let decoder = JSONDecoder()
+    decoder.userInfo[.apiKey] = configuration.apiKey
+    return decoder
+  }
+
+  /// The ``APIError`` of an error status, with the server's message cleaned and redacted.
   private func httpError(_ head: HTTPResponseHead, body: Data, request: HTTPRequest, kind: RequestKind) -> APIError {
-    var detail = (try? JSONDecoder().decode(APIErrorEnvelope.self, from: body))?.error
-    if var decoded = detail {
-      decoded.message = decoded.message.map { configuration.redact($0) }
-      decoded.param = decoded.param.map { configuration.redact($0) }
-      detail = decoded
-    } else if (300..<400).contains(head.status) {
-      let location = head.header("location").flatMap { URL(string: $0)?.host } ?? "elsewhere"
+    var detail = (try? serverDecoder().decode(APIErrorEnvelope.self, from: body))?.error
+    if detail == nil, (300..<400).contains(head.status) {
+      let location = head.header("location").flatMap { URL(string: $0)?.host }.map { ServerText.clean($0, limit: 100) } ?? "elsewhere"
       detail = APIErrorEnvelope.Detail(message: "redirect to '\(location)' not followed")
     }
     return APIError(

@@ -27,18 +27,23 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
   public static let shared = URLSessionTransport()
 
   private let session: URLSession
+  private let exchange: BoundedExchange
+  private let limits: ReadLimits
 
   /// Creates a transport with its own session.
   ///
   /// - Parameter maximumConnectionsPerHost: How many transfers run at once
   ///   to one host. The default 8 lets several uploads or downloads overlap
   ///   while a poll still gets through (libcurl's default is 6).
-  public init(maximumConnectionsPerHost: Int = 8) {
-    session = Self.makeSession(maximumConnectionsPerHost: maximumConnectionsPerHost)
+  /// - Parameter limits: How much of an answer is read (``ReadLimits``).
+  public init(maximumConnectionsPerHost: Int = 8, limits: ReadLimits = .standard) {
+    exchange = BoundedExchange()
+    self.limits = limits
+    session = Self.makeSession(maximumConnectionsPerHost: maximumConnectionsPerHost, delegate: exchange)
   }
 
-  /// A session with no cache, no cookies, and the redirect guard.
-  private static func makeSession(maximumConnectionsPerHost: Int) -> URLSession {
+  /// A session with no cache, no cookies, the redirect guard and the bounded reads.
+  private static func makeSession(maximumConnectionsPerHost: Int, delegate: BoundedExchange) -> URLSession {
     let configuration = URLSessionConfiguration.ephemeral
     configuration.httpMaximumConnectionsPerHost = maximumConnectionsPerHost
     configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
@@ -46,7 +51,7 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
     configuration.httpCookieStorage = nil
     configuration.httpShouldSetCookies = false
     configuration.timeoutIntervalForRequest = 60
-    return URLSession(configuration: configuration, delegate: RedirectGuard(), delegateQueue: nil)
+    return URLSession(configuration: configuration, delegate: delegate, delegateQueue: nil)
   }
 
   /// Runs `body` with the shared session, or with a one-off session (and so
@@ -56,7 +61,7 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
     // A session has its own libcurl connection cache: its first request
     // cannot go out on a reused connection. Paid requests are few, so the
     // extra handshake costs nothing that matters.
-    let oneOff = Self.makeSession(maximumConnectionsPerHost: 1)
+    let oneOff = Self.makeSession(maximumConnectionsPerHost: 1, delegate: exchange)
     defer { oneOff.finishTasksAndInvalidate() }
     return try await body(oneOff)
   }
@@ -69,8 +74,9 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
   public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
     let urlRequest = makeURLRequest(request, body: request.body)
     do {
-      let (data, response) = try await withSession(for: request) { try await $0.data(for: urlRequest) }
-      return HTTPResponse(head: try Self.head(of: response), body: data)
+      return try await withDeadline(request.deadline) { [self] in
+        try await withSession(for: request) { try await exchange.run($0.dataTask(with: urlRequest), limits: limits) }
+      }
     } catch {
       throw Self.translate(error)
     }
@@ -87,10 +93,11 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
     let urlRequest = makeURLRequest(request, body: nil)
     do {
       let file = URL(fileURLWithPath: path)
-      let (data, response) = try await withSession(for: request) {
-        try await $0.upload(for: urlRequest, fromFile: file)
+      return try await withDeadline(request.deadline) { [self] in
+        try await withSession(for: request) {
+          try await exchange.run($0.uploadTask(with: urlRequest, fromFile: file), limits: limits)
+        }
       }
-      return HTTPResponse(head: try Self.head(of: response), body: data)
     } catch {
       throw Self.translate(error)
     }
@@ -108,7 +115,9 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
     let temporary: URL
     let response: URLResponse
     do {
-      (temporary, response) = try await withSession(for: request) { try await $0.download(for: urlRequest) }
+      (temporary, response) = try await withDeadline(request.deadline) { [self] in
+        try await withSession(for: request) { try await $0.download(for: urlRequest) }
+      }
     } catch {
       throw Self.translate(error)
     }
@@ -142,7 +151,7 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
   }
 
   /// The status and headers of `response`.
-  private static func head(of response: URLResponse) throws -> HTTPResponseHead {
+  static func head(of response: URLResponse) throws -> HTTPResponseHead {
     guard let http = response as? HTTPURLResponse else {
       throw TransportError(.other, "the answer is not an HTTP response")
     }
@@ -206,15 +215,8 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
 ///
 /// Only `GET` follows redirects, never from https down to http, and without
 /// the credentials when the redirect leaves the original host.
-private final class RedirectGuard: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
-  func urlSession(
-    _ session: URLSession, task: URLSessionTask,
-    willPerformHTTPRedirection response: HTTPURLResponse, newRequest request: URLRequest,
-    completionHandler: @escaping (URLRequest?) -> Void
-  ) {
-    completionHandler(Self.follow(original: task.originalRequest, redirect: request))
-  }
-
+/// (``BoundedExchange`` is the session's delegate and asks here.)
+enum RedirectGuard {
   /// The request to follow, or `nil` to hand the 3xx response back to the caller.
   static func follow(original: URLRequest?, redirect: URLRequest) -> URLRequest? {
     guard let original, let from = original.url, let to = redirect.url,

@@ -13,7 +13,7 @@ func printCounter(_ report: MergeReport, prices: PriceTable, requested: [String]
     if let price = prices.price(forReported: model, requested: requested) {
       cost += tally.cost(at: price)
     } else if tally.input + tally.output > 0 {
-      unpriced.append((model, tally))
+      unpriced.append((ServerText.clean(model, limit: 100), tally))
     }
   }
   let counter = String(
@@ -34,9 +34,10 @@ func printCounter(_ report: MergeReport, prices: PriceTable, requested: [String]
   }
   let failed = report.items - report.answered
   if failed > 0 {
-    // Codes come from the server: no control characters on the terminal.
-    let codes = report.failures.sorted { $0.value > $1.value }
-      .map { "\(OpenAIClient.printable($0.key)) \($0.value)" }.joined(separator: ", ")
+    // The codes come from the server's result lines: cleaned, and a few only.
+    let sorted = report.failures.sorted { $0.value > $1.value }
+    var codes = sorted.prefix(10).map { "\(ServerText.clean($0.key, limit: 64)) \($0.value)" }.joined(separator: ", ")
+    if sorted.count > 10 { codes += ", …" }
     var text = "\(failed) of \(report.items) items failed (\(codes))"
     text += report.retryable > 0 ? "; \(report.retryable) can be retried with make retry" : "; none can be retried"
     Diagnostics.note(text)

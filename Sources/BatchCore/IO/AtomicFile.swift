@@ -49,13 +49,10 @@ public final class AtomicFile {
     self.path = path
     self.displayName = displayName ?? path
     let (directory, base) = splitPath(path)
-    var template = Array("\(directory)/.\(base).tmp.XXXXXX".utf8CString)
-    let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-    guard fd >= 0 else {
+    guard let (fd, temporary) = createUniqueFile(prefix: "\(directory)/.\(base).tmp.") else {
       throw ToolError.system(.failure, "write", self.displayName)
     }
-    temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-    fchmod(fd, 0o644)
+    temporaryPath = temporary
     writer = BufferedWriter(fd: fd, name: self.displayName)
   }
 

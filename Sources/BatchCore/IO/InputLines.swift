@@ -62,6 +62,10 @@ final class InputLines {
       next = end + 1
     }
     if end > start && base[end - 1] == 0x0D { end -= 1 }
+    // Mapped lines cost no buffer, but the same files get the same limit.
+    if end - start > LineReader.standardMaxLineBytes {
+      throw ToolError.dataError(name, line: number + 1, "line longer than \(describeSize(LineReader.standardMaxLineBytes))")
+    }
     position = next
     number += 1
     return UnsafeBufferPointer(start: base + start, count: end - start)

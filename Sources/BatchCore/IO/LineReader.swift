@@ -27,11 +27,20 @@ public final class LineReader {
   public private(set) var lineNumber = 0
   /// Bytes consumed so far, line endings included.
   public private(set) var offset = 0
+  /// The longest line read; a longer one is bad data, not a reason to grow the buffer again.
+  public let maxLineBytes: Int
+
+  /// The longest line of an items, request or result file: a request file is
+  /// at most 200 MB, and a line that long is a broken or hostile file.
+  public static let standardMaxLineBytes = 256 << 20
 
   /// Opens `path` for reading; `-` means standard input.
   ///
   /// - Throws: ``ToolError`` with status 66 if the file cannot be opened.
-  public init(path: String, displayName: String? = nil, bufferSize: Int = 1 << 20) throws {
+  public init(
+    path: String, displayName: String? = nil, bufferSize: Int = 1 << 20, maxLineBytes: Int = standardMaxLineBytes
+  ) throws {
+    self.maxLineBytes = max(bufferSize, maxLineBytes)
     if path == "-" {
       fd = 0
       ownsDescriptor = false
@@ -103,7 +112,10 @@ public final class LineReader {
       filled = remaining
       start = 0
     } else if filled == buffer.count {
-      let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: buffer.count * 2, alignment: 16)
+      guard buffer.count < maxLineBytes else {
+        throw ToolError.dataError(name, line: lineNumber + 1, "line longer than \(describeSize(maxLineBytes))")
+      }
+      let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: min(buffer.count * 2, maxLineBytes), alignment: 16)
       bigger.copyMemory(from: UnsafeRawBufferPointer(buffer))
       buffer.deallocate()
       buffer = bigger
@@ -119,4 +131,9 @@ public final class LineReader {
       return
     }
   }
+}
+
+/// `n` bytes for a message: `256 MiB`, or `300 bytes` below a mebibyte.
+func describeSize(_ n: Int) -> String {
+  n >= 1 << 20 && n % (1 << 20) == 0 ? "\(n >> 20) MiB" : "\(n) bytes"
 }

@@ -151,7 +151,7 @@ public struct RunDirectory: Sendable {
   /// - Throws: ``ToolError`` 75 if another tool holds it and not `waiting`.
   public func lockRun(waiting: Bool = false) throws -> FileLock {
     let lockPath = file(".batchline.lock")
-    let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+    let fd = open(lockPath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o666)
     guard fd >= 0 else {
       throw ToolError.system(.failure, "open", lockPath)
     }
@@ -164,9 +164,10 @@ public struct RunDirectory: Sendable {
     return try FileLock(path: lockPath, exclusive: true, wait: true)
   }
 
-  /// Removes what a killed tool left in `in/` and `out/`: temporary files
-  /// of atomic writes, multipart bodies, partial downloads. Call it with
-  /// the run lock held, so that no live tool's files go.
+  /// Removes what a killed tool left in the run directory, `in/` and
+  /// `out/`: temporary files of atomic writes (`status.json`'s,
+  /// `items_classified.jsonl`'s), multipart bodies, partial downloads. Call
+  /// it with the run lock held, so that no live tool's files go.
   public func removeLeftovers() {
     let fm = FileManager.default
     for directory in [inDirectory, outDirectory] {
@@ -175,7 +176,19 @@ public struct RunDirectory: Sendable {
         if isTemporary || name.hasSuffix(".part") { unlink("\(directory)/\(name)") }
       }
     }
+    // The run directory holds the user's own files too: only the exact
+    // shape of an atomic write's temporary name goes.
+    for name in (try? fm.contentsOfDirectory(atPath: path)) ?? [] where Self.isTemporaryName(name) {
+      unlink(file(name))
+    }
     clearIncoming()
+  }
+
+  /// Whether `name` is the temporary file of an ``AtomicFile``: `.<name>.tmp.` and six letters or digits.
+  static func isTemporaryName(_ name: String) -> Bool {
+    guard name.hasPrefix("."), let marker = name.range(of: ".tmp.", options: .backwards) else { return false }
+    let suffix = name[marker.upperBound...]
+    return suffix.count == 6 && suffix.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
   }
 
   static let encoder: JSONEncoder = {

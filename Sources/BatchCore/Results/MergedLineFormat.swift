@@ -11,8 +11,14 @@ struct MergedLineFormat: Sendable {
   let itemsPath: String
 
   init(outputField: String, answer: AnswerFormat, itemsPath: String) {
-    fieldPrefix = Array("\"\(outputField)\":".utf8)
-    errorPrefix = Array("null,\"\(outputField)_error\":".utf8)
+    // Prepare takes plain names only; status.json is the user's to edit, so
+    // the name is escaped here too and can never forge another field.
+    var field: [UInt8] = []
+    JSONWriter.appendString(outputField, to: &field)
+    fieldPrefix = field + [UInt8(ascii: ":")]
+    var error = Array("null,".utf8)
+    JSONWriter.appendString(outputField + "_error", to: &error)
+    errorPrefix = error + [UInt8(ascii: ":")]
     self.answer = answer
     self.itemsPath = itemsPath
   }

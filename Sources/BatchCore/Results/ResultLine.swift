@@ -37,7 +37,7 @@ struct ResultLine {
   /// The values read are those of the last member with each name, as with
   /// ``JSONScanner/member(_:ofObjectAt:)``.
   ///
-  /// - Throws: ``JSONSyntaxError`` if the line is not a JSON object.
+  /// - Throws: ``JSONSyntaxError`` if the line is not one JSON object.
   init(_ bytes: UnsafeBufferPointer<UInt8>) throws {
     scanner = JSONScanner(bytes)
     let s = scanner
@@ -51,7 +51,7 @@ struct ResultLine {
     var status: Int?
     var body: Range<Int>?
     var summary = BodySummary()
-    try s.walkMembers(ofObjectAt: start) { key, value in
+    let objectEnd = try s.walkMembers(ofObjectAt: start) { key, value in
       if s.key(key, equals: "custom_id") {
         let valueEnd = try s.skipValue(at: value, depth: 1)
         if s.bytes[value] == UInt8(ascii: "\"") { id = (value + 1)..<(valueEnd - 1) }
@@ -94,7 +94,12 @@ struct ResultLine {
       }
       return nil
     }
-    // Text after the object is not looked at, as before.
+    // A second object on the line would be a second answer that no reader
+    // agrees on: the line is refused.
+    let trailing = s.skipWhitespace(objectEnd)
+    guard trailing == s.end else {
+      throw JSONSyntaxError(offset: trailing, reason: "unexpected text after the JSON object")
+    }
     self.customID = id
     self.response = response
     self.error = error

@@ -153,12 +153,13 @@ public func forgetRun(_ run: RunDirectory, client: OpenAIClient? = nil) async th
         + "make cleaned deletes them (it needs the key and starts nothing)")
   }
   let fm = FileManager.default
+  // Only the names batchline gives: a file of the user's in in/ or out/ stays.
   for directory in [run.inDirectory, run.outDirectory] {
-    for name in (try? fm.contentsOfDirectory(atPath: directory)) ?? [] where name.hasSuffix(".jsonl") {
-      try? fm.removeItem(atPath: "\(directory)/\(name)")
+    for name in (try? fm.contentsOfDirectory(atPath: directory)) ?? [] where RunDirectory.isRunFileName(name) {
+      unlink("\(directory)/\(name)")
     }
   }
-  run.clearIncoming()
+  run.removeLeftovers()
   for name in ["status.json", "items_classified.jsonl", ".stamps", ".batchline.lock"] {
     try? fm.removeItem(atPath: run.file(name))
   }

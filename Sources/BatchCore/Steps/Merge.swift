@@ -41,6 +41,10 @@ public struct MergeReport: Sendable {
 public func mergeRun(_ options: MergeOptions) throws -> MergeReport {
   let run = options.run
   let ledger = try run.loadLedger()
+  // Not while another step rewrites the files merge reads (a download, a
+  // sort, prepare --retry), and not two merges onto one output.
+  let lock = try run.lockRun()
+  defer { lock.release() }
   let prices = try PriceTable.load(run: run)
   let rounds = try RoundCursor.rounds(of: ledger, in: run)
   // With answers reused, reused.jsonl names every item; the rounds only some.

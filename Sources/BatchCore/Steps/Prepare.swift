@@ -158,11 +158,10 @@ public func prepareRun(_ options: PrepareOptions) throws {
 private func removeStaleFiles(run: RunDirectory, keeping: Set<String>) {
   let fm = FileManager.default
   for name in (try? fm.contentsOfDirectory(atPath: run.inDirectory)) ?? []
-  where name.hasPrefix("batch_") && name.hasSuffix(".jsonl") && !keeping.contains(name) {
+  where RunDirectory.isRunFileName(name) && !keeping.contains(name) {
     unlink(run.requestPath(name))
   }
-  for name in (try? fm.contentsOfDirectory(atPath: run.outDirectory)) ?? []
-  where name.hasPrefix("batch_") && name.hasSuffix(".jsonl") {
+  for name in (try? fm.contentsOfDirectory(atPath: run.outDirectory)) ?? [] where RunDirectory.isRunFileName(name) {
     unlink(run.resultPath(name))
   }
 }

@@ -244,7 +244,7 @@ private func sortFile(
       guard let found = withDecodedID(line, range, &scratch, { order.position(of: $0) }) else {
         let id = JSONScanner(line).decodeString(contents: range)
         throw ToolError.dataError(
-          "\(path):\(reader.lineNumber): custom_id '\(String(decoding: id, as: UTF8.self))' is not a request of this batch")
+          "\(path):\(reader.lineNumber): custom_id '\(ServerText.clean(bytes: id))' is not a request of this batch")
       }
       index = found
     } catch let error as JSONSyntaxError {

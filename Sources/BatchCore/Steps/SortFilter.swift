@@ -38,7 +38,7 @@ public func sortFilter(requests: String, results: String) throws {
     }
     let id = JSONScanner(line).decodeString(contents: range)
     guard let index = id.withUnsafeBufferPointer({ order.position(of: $0) }) else {
-      throw ToolError.dataError("\(name): custom_id '\(String(decoding: id, as: UTF8.self))' is not in '\(requests)'")
+      throw ToolError.dataError("\(name): custom_id '\(ServerText.clean(bytes: id))' is not in '\(requests)'")
     }
     if places[index] != nil {
       repeated += 1
@@ -53,7 +53,7 @@ public func sortFilter(requests: String, results: String) throws {
   var missing: [String] = []
   for (index, place) in places.enumerated() {
     guard let place else {
-      missing.append(String(decoding: order.id(at: index), as: UTF8.self))
+      missing.append(ServerText.clean(bytes: order.id(at: index)))
       continue
     }
     if buffer.count < place.length + 1 { buffer = [UInt8](repeating: 0, count: place.length + 1) }

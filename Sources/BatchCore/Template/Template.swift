@@ -78,6 +78,7 @@ public struct Template: Sendable {
   /// Compiles a template from the bytes of `prompt.json`.
   public init(bytes: [UInt8], name: String) throws {
     let tree: TemplateValue
+    var outputFieldOffset = 0
     do {
       tree = try bytes.withUnsafeBufferPointer { buffer in
         if buffer.starts(with: [0xEF, 0xBB, 0xBF]) {
@@ -85,11 +86,20 @@ public struct Template: Sendable {
         }
         let scanner = JSONScanner(buffer)
         let range = try scanner.validateDocument()
+        if let duplicate = TemplateChecks.firstDuplicateKey(scanner, range) {
+          throw ToolError.dataError(
+            name, line: TemplateChecks.line(of: duplicate.offset, in: bytes),
+            "key '\(ServerText.clean(duplicate.key, limit: 80))' appears twice in one object")
+        }
+        if scanner.kind(at: range.lowerBound) == .object,
+          let field = try scanner.member(Array("output_field".utf8), ofObjectAt: range.lowerBound)
+        {
+          outputFieldOffset = field.lowerBound
+        }
         return TemplateValue(scanner, range)
       }
     } catch let error as JSONSyntaxError {
-      let line = bytes.prefix(error.offset).filter { $0 == 0x0A }.count + 1
-      throw ToolError.dataError(name, line: line, "not valid JSON: \(error.reason)")
+      throw ToolError.dataError(name, line: TemplateChecks.line(of: error.offset, in: bytes), "not valid JSON: \(error.reason)")
     }
     func bad(_ message: String) -> ToolError { .dataError("\(name): \(message)") }
 
@@ -110,6 +120,11 @@ public struct Template: Sendable {
       case "output_field":
         guard case .string(let text) = value, !text.isEmpty else {
           throw bad("'output_field' must be a non-empty string")
+        }
+        guard TemplateChecks.isPlainName(text) else {
+          throw ToolError.dataError(
+            name, line: TemplateChecks.line(of: outputFieldOffset, in: bytes),
+            "'output_field' '\(ServerText.clean(text, limit: 80))' is not a plain name (letters, digits, _ and -)")
         }
         outputField = text
       case "answer":
