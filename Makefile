@@ -44,8 +44,9 @@ completed: $(STAMPS)/completed
 downloaded: $(STAMPS)/downloaded
 ## sorted      put each result file back in input order
 sorted: $(STAMPS)/sorted
-## cleaned     delete the run's remote files once their results are on disk
-cleaned: $(STAMPS)/cleaned
+## cleaned     delete the run's remote files once their results are on disk (starts nothing)
+cleaned: | $(BIN)/batch-cleanup
+	$(BIN)/batch-cleanup $(BATCH)
 
 # The tools. One swift build brings all eight up to date; SwiftPM relinks
 # (and so re-dates) only the tools whose code changed.
@@ -88,10 +89,6 @@ $(STAMPS)/sorted: $(STAMPS)/downloaded $(BIN)/batch-sort
 # items failed for good (it lists them, and make retry resubmits them).
 $(BATCH)/items_classified.jsonl: $(STAMPS)/sorted $(BATCH)/items.jsonl $(BIN)/batch-merge
 	$(BIN)/batch-merge $(BATCH)
-
-$(STAMPS)/cleaned: $(STAMPS)/downloaded | $(BIN)/batch-cleanup
-	$(BIN)/batch-cleanup $(BATCH)
-	touch $@
 
 $(STAMPS):
 	mkdir -p $@
@@ -165,7 +162,7 @@ uninstall:
 dist: $(STAGE)/.staged README.md LICENSE
 	sh scripts/dist.sh $(STAGE) '$(DISTDIR)'
 
-## clean       forget the run in BATCH (refused while batches are in flight)
+## clean       forget the run in BATCH, deleting its remote files first when the key is set (refused while batches are in flight)
 clean: | $(BIN)/batch-cleanup
 	$(BIN)/batch-cleanup --forget $(BATCH)
 

@@ -10,10 +10,17 @@ let manual = """
   standard input for "-" (kept as dir/items.jsonl, which merge reads again).
   Writes dir/in/batch_NNN.jsonl, split at 50,000 requests and 200 MB, and a
   new dir/status.json, and prints the request count and the estimated cost.
-  --max-cost (or MAX_COST) refuses a run estimated above that many USD.
+  --max-cost (or MAX_COST) refuses a run estimated above that many USD,
+  or with a model that has no price.
   BATCHLINE_MAX_REQUESTS and BATCHLINE_MAX_BYTES make the files smaller;
   BATCHLINE_PROVIDER=groq splits them at Groq's 100 MB. A rerun whose
   request files come out the same keeps the run as it is.
+
+  A request whose content (endpoint, body, provider and base URL) was
+  answered by an earlier run is not sent: its answer is copied to
+  dir/out/reused.jsonl for merge, and prepare prints how many were
+  answered before and what is left to send. Answers are kept in
+  dir/.answers, or in BATCHLINE_CACHE=dir, shared by run directories.
 
   --retry writes the requests whose failure can be retried (429, 5xx,
   expired, cancelled, never run) into new request files that continue the
@@ -21,7 +28,8 @@ let manual = """
   directory defaults to "batch".
 
   Exit status: 0 done, 64 usage, 65 bad items, template or cost over the
-  limit, 66 missing file, 1 the old run still has batches in flight.
+  limit, 66 missing file, 78 a bad setting (MAX_COST not a number), 1 the
+  old run still has batches in flight.
   """
 
 await Tool.run(name: "batch-prepare", manual: manual) { arguments in

@@ -368,7 +368,8 @@ private func items(_ n: Int, id: (Int) -> String = { "i\($0)" }) -> String {
       #expect(error?.status == .failure, "\(state)")
       #expect(
         error?.message
-          == "'\(fixture.run.ledgerPath)' has 1 batch not finished or not downloaded; finish the run with make merged, or remove the file to abandon it",
+          == "'\(fixture.run.ledgerPath)' has 1 batch not finished or not downloaded; to finish it as recorded, "
+          + "run make sorted -o \(fixture.run.path)/.stamps/prepared (then make merged reuses its answers)",
         "\(state)")
       var after = fixture.snapshot()
       after["items.jsonl"] = before["items.jsonl"]
@@ -410,7 +411,7 @@ private func items(_ n: Int, id: (Int) -> String = { "i\($0)" }) -> String {
     let error = toolError { try fixture.prepare(maxCost: 0.000_001) }
     #expect(error?.status == .dataError)
     #expect(error?.message.hasPrefix("the estimated cost, up to ") == true)
-    #expect(error?.message.hasSuffix(" USD, is over the limit of 0.000001 USD (--max-cost)") == true)
+    #expect(error?.message.hasSuffix(" USD, is over the limit of 0.000001 USD (MAX_COST or --max-cost)") == true)
     #expect(listDirectory(fixture.run.inDirectory).isEmpty)
     #expect(!fixture.run.hasLedger)
     try fixture.prepare(maxCost: 100)

@@ -566,9 +566,9 @@ private func eventually(_ condition: () -> Bool) async throws -> Bool {
     let remote = try Remote(items: 2, perFile: 1)
     try await remote.upload()
     try await remote.create()
-    let error = toolError { try forgetRun(remote.run) }
+    let error = await asyncToolError { try await forgetRun(remote.run, client: remote.client) }
     #expect(error?.status == .failure)
-    #expect(error?.message == "'\(remote.run.ledgerPath)' has 2 batches in flight; finish them with make merged before starting over")
+    #expect(error?.message == "'\(remote.run.ledgerPath)' has 2 batches in flight; wait for them with batch-wait \(remote.run.path) before starting over")
     #expect(remote.run.hasLedger)
 
     for file in try remote.ledger.files { remote.api.complete(file.batchId!) }
@@ -578,10 +578,14 @@ private func eventually(_ condition: () -> Bool) async throws -> Bool {
     try writeText("{}\n", to: remote.run.classifiedPath)
     // Not while another tool works on the run.
     let lock = try remote.run.lockRun()
-    #expect(toolError { try forgetRun(remote.run) }?.status == .tryAgainLater)
+    #expect(await asyncToolError { try await forgetRun(remote.run, client: remote.client) }?.status == .tryAgainLater)
     #expect(remote.run.hasLedger)
     lock.release()
-    try forgetRun(remote.run)
+    // With a key, the run's remote files go first: none is left behind.
+    let remoteFiles = try remote.ledger.remoteFileIDs
+    #expect(remoteFiles.count == 4 && remoteFiles.allSatisfy { remote.api.file($0) != nil })
+    try await forgetRun(remote.run, client: remote.client)
+    #expect(remoteFiles.allSatisfy { remote.api.file($0) == nil })
     #expect(listDirectory(remote.run.path) == ["in", "items.jsonl", "out", "prices.json", "prompt.json"])
     #expect(listDirectory(remote.run.inDirectory).isEmpty && listDirectory(remote.run.outDirectory).isEmpty)
   }

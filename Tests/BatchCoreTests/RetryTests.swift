@@ -12,15 +12,21 @@ private func roundOne() throws -> HandRun {
   return try HandRun(
     items: items,
     files: [
-      HandFile(
-        local: "batch_001.jsonl", ids: ["1", "2", "3", "4", "5", "6"], ok: [chatLine("1", #""one""#)],
-        failed: [
-          httpErrorLine("2", status: 500, code: "server_error", message: "boom"),
-          httpErrorLine("3", status: 429, code: "rate_limit_exceeded", message: "slow down"),
-          httpErrorLine("4", status: 400, code: "invalid_value", message: "bad request"),
-          lineErrorLine("5", code: "batch_expired", message: "expired"),
-        ]),
+      completedFileWithEveryError(),
       HandFile(local: "batch_002.jsonl", ids: ["7", "8"], status: .expired, ok: [chatLine("7", #""seven""#)]),
+    ])
+}
+
+/// batch_001 (completed) of items 1...6: 1 answered, 2 HTTP 500, 3 HTTP
+/// 429, 4 HTTP 400, 5 `batch_expired`, 6 no line at all (never run).
+func completedFileWithEveryError() -> HandFile {
+  HandFile(
+    local: "batch_001.jsonl", ids: ["1", "2", "3", "4", "5", "6"], ok: [chatLine("1", #""one""#)],
+    failed: [
+      httpErrorLine("2", status: 500, code: "server_error", message: "boom"),
+      httpErrorLine("3", status: 429, code: "rate_limit_exceeded", message: "slow down"),
+      httpErrorLine("4", status: 400, code: "invalid_value", message: "bad request"),
+      lineErrorLine("5", code: "batch_expired", message: "expired"),
     ])
 }
 

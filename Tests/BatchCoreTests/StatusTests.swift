@@ -35,7 +35,7 @@ import Testing
         "run run-0123456789abcdef against http://127.0.0.1:1, 3 items, endpoint /v1/chat/completions",
         "batch_001 r1 completed, sorted 2+0/2 batch_batch_001 in:file-in-batch_001 out:file-out-batch_001 3.00 USD",
         "batch_002 r1 failed, downloaded 0+0/1 batch_batch_002 in:file-in-batch_002 error: line 3: bad line (+1 more) (1 earlier batch refused)",
-        "total: 2/2 batches finished, 2 answered, 0 failed of 3 requests, 3.00 USD so far (prices of 2030-01-01)",
+        "total: 2/2 batches finished, 2 answered, 1 failed (0 retryable) of 3 items, 3.00 USD so far (prices of 2030-01-01)",
         "",
       ])
   }
@@ -61,7 +61,7 @@ import Testing
 
     let summary = try statusSummary(run)
     #expect(summary.hasPrefix("run run-0123456789abcdef against (no server yet), 1 items, endpoint /v1/chat/completions\n"))
-    #expect(summary.hasSuffix("total: 0/1 batches finished, 0 answered, 0 failed of 1 requests, no usage reported yet\n"))
+    #expect(summary.hasSuffix("total: 0/1 batches finished, 0 answered, 0 failed (0 retryable), 1 pending of 1 items, no usage reported yet\n"))
   }
 
   @Test func summaryOfARunWithoutALedgerIsMissingInput() throws {

@@ -34,6 +34,14 @@ public struct RemoteRun: Sendable {
     return remote
   }
 
+  /// Opens `run` for a cleanup of earlier runs alone, when it has no
+  /// ledger of its own: the client and the run's lock.
+  static func openWithoutLedger(_ run: RunDirectory, client: OpenAIClient? = nil) throws -> RemoteRun {
+    let client = try client ?? OpenAIClient.fromEnvironment()
+    let lock = try run.lockRun()
+    return RemoteRun(run: run, client: client, lock: LockHolder(lock))
+  }
+
   /// Opens `run` as ``open(_:client:)`` does, unless every file of the run
   /// is settled (its batch ended for good, its results on disk): then
   /// upload, create, wait and download have nothing to do, and return nil
@@ -44,7 +52,7 @@ public struct RemoteRun: Sendable {
   ) throws -> RemoteRun? {
     func settled() -> Bool {
       guard let ledger = try? run.loadLedger() else { return false }
-      return !ledger.files.isEmpty && ledger.files.allSatisfy(\.isSettled)
+      return (!ledger.files.isEmpty || ledger.reused != nil) && ledger.files.allSatisfy(\.isSettled)
     }
     if settled() { return nil }
     let remote = try open(run, client: client, locking: locking)

@@ -70,11 +70,12 @@ public struct Arguments: Sendable {
 
 /// A number from the environment, such as `MAX_COST=5`.
 ///
-/// - Throws: ``ToolError`` 64 if it is set but not a number.
+/// - Throws: ``ToolError`` 78 if it is set but not a number (a bad setting,
+///   as the README's table has it; a bad option is 64).
 public func environmentNumber(_ name: String) throws -> Double? {
   guard let text = ProcessInfo.processInfo.environment[name], !text.isEmpty else { return nil }
   guard let value = Double(text), value >= 0 else {
-    throw ToolError.usage("\(name) must be a number, not '\(text)'")
+    throw ToolError(.configuration, "\(name) must be a number, not '\(text)'")
   }
   return value
 }

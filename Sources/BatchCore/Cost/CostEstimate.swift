@@ -42,18 +42,28 @@ public struct CostEstimate {
   }
 
   /// The line prepare prints.
-  public func summary(requests: Int, files: [RequestFileRecord]) -> String {
-    let names = files.count == 1 ? "in/\(files[0].inputFilename.local)" : "in/\(files.first!.inputFilename.local) … \(files.last!.inputFilename.local)"
-    var text = "\(requests) request\(requests == 1 ? "" : "s") in \(files.count) file\(files.count == 1 ? "" : "s") (\(names)); "
+  ///
+  /// - Parameter reused: The requests answered before (nil when there is
+  ///   no store of answers to look in).
+  public func summary(requests: Int, reused: Int? = nil, files: [RequestFileRecord]) -> String {
+    let names = files.count == 1 ? "in/\(files[0].inputFilename.local)" : "in/\(files.first.map { $0.inputFilename.local } ?? "") … \(files.last.map { $0.inputFilename.local } ?? "")"
+    var text = "\(requests) request\(requests == 1 ? "" : "s")"
+    let sent = requests - (reused ?? 0)
+    if let reused {
+      text += ": \(reused) answered before, \(sent) to send"
+      if reused == 0 { text += " (no stored answer matches: the template, the model or the server changed)" }
+    }
+    guard !files.isEmpty else { return text + "; nothing to pay" }
+    text += " in \(files.count) file\(files.count == 1 ? "" : "s") (\(names)); "
     text += "about \(grouped(inputTokens)) input tokens"
     // What has a price is estimated; the rest is named, never guessed.
     let part = unpriced.isEmpty ? "" : " without \(unpriced.sorted().joined(separator: ", ")) (no price)"
     if !pricedAny {
       text += "; no cost estimate: no price for \(unpriced.sorted().joined(separator: ", "))"
     } else if maxOutputTokens == nil {
-      text += "; estimated cost \(formatUSD(low)) USD and up\(part) (no max_tokens; prices of \(date))"
+      text += "; estimated cost\(reused == nil ? "" : " of the \(sent)") \(formatUSD(low)) USD and up\(part) (no max_tokens; prices of \(date))"
     } else {
-      text += "; estimated cost \(formatUSD(low))–\(formatUSD(high)) USD\(part) (prices of \(date))"
+      text += "; estimated cost\(reused == nil ? "" : " of the \(sent)") \(formatUSD(low))–\(formatUSD(high)) USD\(part) (prices of \(date))"
     }
     return text
   }

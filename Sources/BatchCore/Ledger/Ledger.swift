@@ -33,6 +33,11 @@ public struct Ledger: Codable, Sendable, Equatable {
   public var requestLimits: [String: Int]?
   /// The request files, in order (prepare adds round 1; retry adds rounds).
   public var files: [RequestFileRecord]
+  /// Answers taken from earlier runs instead of being sent again (prepare).
+  public var reused: ReusedRecord?
+  /// The SHA-256 of every request line prepare rendered, sent or reused
+  /// (prepare): a rerun that renders the same keeps the run.
+  public var requestsSha256: String?
 
   public init(
     runId: String, createdAt: Int, endpoint: String, outputField: String,
@@ -55,6 +60,16 @@ public struct ItemsRecord: Codable, Sendable, Equatable {
   public var count: Int
   /// Its size in bytes.
   public var bytes: Int
+}
+
+/// The answers prepare found already paid for: `out/reused.jsonl` has one
+/// line per item, in input order, the answer with the item's custom_id or,
+/// for a request that is sent, only its custom_id.
+public struct ReusedRecord: Codable, Sendable, Equatable {
+  /// The file's name in `out/`.
+  public var path: String
+  /// Its number of answers.
+  public var answers: Int
 }
 
 /// One request file and everything that happened to it.

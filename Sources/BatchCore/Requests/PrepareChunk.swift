@@ -111,15 +111,24 @@ final class PrepareChunk: PipelineChunk {
     self.idScratch = idScratch
   }
 
-  /// Adds the rendered lines, in order, to the request files and their
-  /// ids to the duplicate finder.
+  /// Adds the rendered lines, in order, to the request files (those that
+  /// `reuse` has no answer for) and their ids to the duplicate finder.
   ///
   /// - Returns: The number of lines added.
-  func write(to writer: inout RequestFileWriter, duplicates: inout DuplicateFinder?, itemsName: String) throws -> Int {
+  func write(
+    to writer: inout RequestFileWriter, duplicates: inout DuplicateFinder?, reuse: ReusePlan? = nil,
+    digest: inout SHA256, itemsName: String
+  ) throws -> Int {
     try output.withUnsafeBufferPointer { out in
+      digest.update(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: out[0..<(rendered.last?.end ?? 0)])))
       var start = 0
       for (n, line) in rendered.enumerated() {
         if let fingerprint = line.fingerprint { duplicates?.add(fingerprint: fingerprint, line: firstLine + n) }
+        // A request answered before is not sent again.
+        if let reuse, try reuse.take(UnsafeBufferPointer(rebasing: out[start..<line.end])) {
+          start = line.end
+          continue
+        }
         try writer.add(
           UnsafeBufferPointer(rebasing: out[start..<line.end]), model: models[line.model],
           estimatedTokens: line.estimatedTokens, embeddingInputs: line.embeddingInputs, itemLine: firstLine + n,

@@ -18,6 +18,9 @@ final class RoundCursor {
   @exclusivity(unchecked) private var context = ResultFileContext(model: "", missing: .missing(code: "request_not_run"))
   /// Whether ``lastRequestLine`` keeps each request line (for retry).
   var keepsLines = false
+  /// Whether the first round, too, holds only some of the items (when
+  /// answers are reused) and is matched by id like the later rounds.
+  var peeks = false
   /// The request line last read, when ``keepsLines`` is set.
   private(set) var lastRequestLine: [UInt8] = []
   /// Whether ``lastInputIsArray`` is looked up for each request.
@@ -31,13 +34,13 @@ final class RoundCursor {
   var currentFile: RequestFileRecord? { fileIndex >= 0 && fileIndex < files.count ? files[fileIndex] : nil }
 
   /// One cursor per round, first round first, once every round's results
-  /// are downloaded and sorted.
+  /// are downloaded and sorted (none when every answer was reused).
   ///
   /// - Throws: ``ToolError`` 66 when some are not.
   static func rounds(of ledger: Ledger, in run: RunDirectory) throws -> [RoundCursor] {
     for file in ledger.files {
       guard file.isDownloaded else {
-        throw ToolError.noInput("the results of in/\(file.inputFilename.local) are not downloaded yet; run make merged")
+        throw ToolError.noInput("the results of in/\(file.inputFilename.local) are not downloaded yet; run batch-download \(run.path)")
       }
       guard file.sorted == true else {
         throw ToolError.noInput("the results of in/\(file.inputFilename.local) are not sorted yet; run batch-sort")
@@ -45,6 +48,8 @@ final class RoundCursor {
     }
     let rounds = Dictionary(grouping: ledger.files, by: \.round).sorted { $0.key < $1.key }
       .map { RoundCursor(run: run, files: $0.value, endpoint: ledger.endpoint) }
+    // Every request answered before: nothing was sent.
+    if rounds.isEmpty && ledger.reused != nil { return [] }
     guard let first = rounds.first, first.round == 1 else {
       throw ToolError.dataError("'\(run.ledgerPath)' has no first-round request files")
     }
@@ -94,7 +99,7 @@ final class RoundCursor {
   /// Whether request `id` is this round's next request (always, in the
   /// first round, which has every item); moves past it if so.
   private func isNext(_ id: [UInt8]) throws -> Bool {
-    guard round != 1 else { return true }
+    guard round != 1 || peeks else { return true }
     if pendingID == nil { pendingID = try nextRequestID() }
     guard pendingID == id else { return false }
     pendingID = nil
@@ -159,26 +164,15 @@ final class RoundCursor {
     // Chunks read mapped result lines in place (see `MergeChunk`).
     answers?.keepBehind = MergeChunk.bytesInFlight
     errors?.keepBehind = MergeChunk.bytesInFlight
-    let missing: FailureRecord
+    let missing = file.missingFailure
     var lineErrors: [Int: FailureRecord] = [:]
-    switch file.status {
-    case .expired?: missing = .missing(code: "batch_expired", message: "the batch expired before this request ran")
-    case .cancelled?: missing = .missing(code: "batch_cancelled", message: "the batch was cancelled before this request ran")
-    case .failed?:
+    if file.status == .failed {
       // A request named by errors.data[] gets its own line's error; the
-      // others get the batch's: its first error without a line, else its
-      // first error.
-      let errors = file.errors ?? []
-      let batchError = errors.first { $0.line == nil } ?? errors.first
-      func describe(_ error: BatchErrorRecord?) -> String {
-        "the batch failed: " + (error?.line.map { "line \($0): " } ?? "") + (error?.message ?? "no reason given")
-      }
-      missing = .missing(code: batchError?.code ?? "batch_failed", message: describe(batchError))
-      for error in errors {
+      // others get the batch's (RequestFileRecord.missingFailure).
+      for error in file.errors ?? [] {
         guard let line = error.line, lineErrors[line] == nil else { continue }
-        lineErrors[line] = .missing(code: error.code ?? "batch_failed", message: describe(error))
+        lineErrors[line] = .missing(code: error.code ?? "batch_failed", message: RequestFileRecord.failedBatchMessage(error))
       }
-    default: missing = .missing(code: "request_not_run")
     }
     context = ResultFileContext(
       model: file.model, missing: missing, lineErrors: lineErrors, answersName: answers?.name ?? "", errorsName: errors?.name ?? "",

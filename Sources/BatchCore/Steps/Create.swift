@@ -9,6 +9,8 @@ public struct CreateOptions: Sendable {
   public var poll: Double
   /// The window and result lifetime of the batches; by default from the environment.
   public var terms: BatchTerms?
+  /// The most that the batches still to be made may cost, in USD (MAX_COST).
+  public var maxCost: Double?
 
   public init(run: RunDirectory, tokenLimit: Int? = nil, poll: Double = 60) {
     self.run = run
@@ -29,12 +31,14 @@ public struct CreateOptions: Sendable {
 /// again by the clock (``CapacityWait``), or as soon as one of the run's own
 /// batches of the model ends; the limit is learned from the refusal's text.
 ///
-/// - Throws: ``ToolError``: 66 when files are not uploaded yet, 75 for
+/// - Throws: ``ToolError``: 65 when the batches still to be made may cost
+///   more than `maxCost`, 66 when files are not uploaded yet, 75 for
 ///   network trouble or after waiting `BATCHLINE_CAPACITY_WAIT` seconds for
 ///   capacity (the files left unsubmitted, so that a rerun goes on), 77 for
-///   a refused key.
+///   a refused key, 78 for a model without a price under `maxCost`.
 public func createRun(_ options: CreateOptions, client: OpenAIClient? = nil) async throws {
   guard let remote = try RemoteRun.openUnlessSettled(options.run, client: client) else { return }
+  try checkBudget(unpaidOf: remote.ledger(), run: options.run, limit: options.maxCost)
   var options = options
   options.terms = try options.terms ?? BatchTerms.fromEnvironment(profile: remote.client.profile)
   var scheduler = try CreateScheduler(remote: remote, options: options)

@@ -47,7 +47,9 @@ public func mergeRun(_ options: MergeOptions) throws -> MergeReport {
   defer { lock.release() }
   let prices = try PriceTable.load(run: run)
   let rounds = try RoundCursor.rounds(of: ledger, in: run)
-  let first = rounds[0]
+  // With answers reused, reused.jsonl names every item; the rounds only some.
+  let reused = try ledger.reused.map { _ in try ReusedCursor(run: run) }
+  if reused != nil { rounds.forEach { $0.peeks = true } }
 
   let items = try InputLines(path: run.file(ledger.items.path))
   // Chunks read mapped items in place: the pages they use stay mapped.
@@ -60,7 +62,7 @@ public func mergeRun(_ options: MergeOptions) throws -> MergeReport {
   let format = MergedLineFormat(
     outputField: ledger.outputField, answer: try AnswerFormat(endpoint: ledger.endpoint, promptPath: run.promptPath),
     itemsPath: run.itemsPath)
-  first.checksInputArray = format.answer.kind == .embeddings || format.answer.kind == .moderations
+  rounds.first?.checksInputArray = format.answer.kind == .embeddings || format.answer.kind == .moderations
 
   // This thread reads the items, the request ids and the result lines in
   // step and matches them by id; the chunks, validated, parsed and merged
@@ -69,6 +71,9 @@ public func mergeRun(_ options: MergeOptions) throws -> MergeReport {
   /// Reads the next item and its results into the chunk; false at the end.
   func readItem(into chunk: MergeChunk) throws -> Bool {
     guard let item = try items.nextLine() else {
+      if let reused, try reused.hasMore() {
+        throw ToolError.dataError("\(run.itemsPath): fewer items than the requests prepared; the items changed since prepare")
+      }
       for cursor in rounds where try cursor.nextRequestID() != nil {
         throw ToolError.dataError(
           "\(run.itemsPath): fewer items than the requests of round \(cursor.round); the items changed since prepare")
@@ -76,10 +81,11 @@ public func mergeRun(_ options: MergeOptions) throws -> MergeReport {
       return false
     }
     chunk.beginItem(item, lineNumber: items.lineNumber, inPlace: itemsInPlace)
-    guard try first.nextRequestID(into: &id) else {
+    guard try reused?.nextID(into: &id) ?? rounds[0].nextRequestID(into: &id) else {
       throw ToolError.dataError(run.itemsPath, line: items.lineNumber, "more items than requests; run batch-prepare again")
     }
-    if first.lastInputIsArray { chunk.markInputArray() }
+    reused?.add(into: chunk)
+    if rounds.first?.lastInputIsArray == true { chunk.markInputArray() }
     for cursor in rounds { try cursor.match(id, into: chunk) }
     chunk.endItem()
     return true
@@ -102,6 +108,8 @@ public func mergeRun(_ options: MergeOptions) throws -> MergeReport {
   if report.failures["model_not_found"] != nil {
     for model in requested where prices.price(for: model) == nil { Diagnostics.note(prices.noPriceMessage(for: model)) }
   }
+  // Answers paid for are kept, so that a later run does not pay for them again.
+  rememberAnswers(ledger, run: run)
   return report
 }
 

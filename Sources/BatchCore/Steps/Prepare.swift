@@ -59,7 +59,12 @@ public func prepareRun(_ options: PrepareOptions) throws {
     writer.abandon()
     itemsCopy?.abandon()
   }
+  // The answers of the run being replaced are kept before its files go.
+  if let old = try? run.loadLedger() { rememberAnswers(old, run: run) }
+  let reuse = try ReusePlan(run: run, endpoint: template.url)
+  defer { reuse?.abandon() }
   var duplicates = template.customIDTemplate == nil ? nil : DuplicateFinder()
+  var requestsDigest = SHA256()
   var count = 0
 
   // This thread reads the items and writes the request files; the chunks,
@@ -78,7 +83,7 @@ public func prepareRun(_ options: PrepareOptions) throws {
   }
   let compiled = template.compiled
   try runOrderedPipeline(work: { (chunk: PrepareChunk) in chunk.render(compiled) }, read: readItem) { chunk in
-    count += try chunk.write(to: &writer, duplicates: &duplicates, itemsName: itemsName)
+    count += try chunk.write(to: &writer, duplicates: &duplicates, reuse: reuse, digest: &requestsDigest, itemsName: itemsName)
     if let (number, error) = chunk.failure {
       if let error = error as? ItemError { throw ToolError.dataError(itemsName, line: number, error.message) }
       throw error
@@ -96,8 +101,16 @@ public func prepareRun(_ options: PrepareOptions) throws {
   let estimate = CostEstimate(files: files, prices: try PriceTable.load(run: run))
 
   // A rerun that produces the same files keeps the run as it is.
+  let reused = reuse?.reused ?? 0
+  let requestsSha256 = requestsDigest.finalizeHex()
+  // The same requests as the recorded run, whichever of them were sent or
+  // reused (ledgers older than the digest compare the files).
+  func rendersTheSame(_ old: Ledger) -> Bool {
+    if let recorded = old.requestsSha256 { return recorded == requestsSha256 }
+    return old.reusedAnswers == reused && writer.matches(old.files.filter { $0.round == 1 })
+  }
   if let old = try? run.loadLedger(), old.endpoint == template.url, old.outputField == template.outputField,
-    old.items.count == count, writer.matches(old.files.filter { $0.round == 1 })
+    old.items.count == count, rendersTheSame(old)
   {
     if let itemsCopy { try itemsCopy.commit() }
     Diagnostics.note("\(run.path): the request files are unchanged; the run goes on as recorded")
@@ -110,31 +123,35 @@ public func prepareRun(_ options: PrepareOptions) throws {
       throw ToolError(
         .failure,
         "'\(run.ledgerPath)' has \(busy.count) batch\(busy.count == 1 ? "" : "es") not finished or not downloaded; "
-          + "finish the run with make merged, or remove the file to abandon it")
+          + "to finish it as recorded, run make sorted -o \(run.path)/.stamps/prepared (then make merged reuses its answers)")
     }
   }
-  // A limit cannot be kept on what has no price: a configuration to mend
-  // (78), in prices.json or in the model's name.
-  if options.maxCost != nil, let model = estimate.unpriced.sorted().first {
-    throw ToolError(.configuration, estimate.prices.noPriceMessage(for: model) + ", or run without a cost limit")
-  }
-  if let maxCost = options.maxCost, estimate.high > maxCost {
-    throw ToolError(
-      .dataError,
-      "the estimated cost, up to \(formatUSD(estimate.high)) USD, is over the limit of \(formatUSD(maxCost)) USD (--max-cost)")
-  }
+  try checkBudget(estimate, limit: options.maxCost)
 
+  // The old run's files on the server stay findable by make cleaned.
+  if let old = try? run.loadLedger(), try run.keepForCleanup(old) > 0 {
+    Diagnostics.note("the earlier run's \(old.remoteFileCount) remote files stay on the server; make cleaned deletes them")
+  }
   try writer.commit()
   if let itemsCopy { try itemsCopy.commit() }
   removeStaleFiles(run: run, keeping: Set(files.map(\.inputFilename.local)))
-  let ledger = Ledger(
+  var ledger = Ledger(
     runId: newRunID(), createdAt: Int(Date().timeIntervalSince1970), endpoint: template.url,
     outputField: template.outputField,
     items: ItemsRecord(path: "items.jsonl", count: count, bytes: reader.offset),
     files: files)
+  ledger.requestsSha256 = requestsSha256
+  if let reuse, reused > 0 {
+    try reuse.commit()
+    ledger.reused = ReusedRecord(path: ReusePlan.fileName, answers: reused)
+    // The answers came from this server: the run belongs to it.
+    ledger.baseUrl = reuse.baseURL
+  } else {
+    unlink(run.resultPath(ReusePlan.fileName))
+  }
   try run.replaceLedger(ledger)
   for model in estimate.unpriced.sorted() { Diagnostics.note(estimate.prices.noPriceMessage(for: model)) }
-  Diagnostics.note(estimate.summary(requests: count, files: files))
+  Diagnostics.note(estimate.summary(requests: count, reused: reuse == nil ? nil : reused, files: files))
 }
 
 /// Removes request files of an earlier run and every result file.

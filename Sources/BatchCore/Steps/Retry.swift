@@ -14,7 +14,10 @@
 public func prepareRetry(_ run: RunDirectory, limits: FileLimits = FileLimits()) throws -> Int {
   let ledger = try run.loadLedger()
   let rounds = try RoundCursor.rounds(of: ledger, in: run)
-  let first = rounds[0]
+  guard let first = rounds.first else {
+    Diagnostics.note("nothing to retry: every answer was reused from an earlier run")
+    return 0
+  }
   first.keepsLines = true
   let round = (ledger.files.map(\.round).max() ?? 1) + 1
   var writer = RequestFileWriter(run: run, limits: limits, endpoint: ledger.endpoint)

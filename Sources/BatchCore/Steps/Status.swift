@@ -10,12 +10,8 @@ public func statusSummary(_ run: RunDirectory) throws -> String {
   var lines = ["run \(ledger.runId) against \(ledger.baseUrl ?? "(no server yet)"), \(ledger.items.count) items, endpoint \(ledger.endpoint)"]
   var cost = 0.0
   var priced = false
-  var totals = Counts(total: 0, completed: 0, failed: 0)
   for file in ledger.files {
     let counts = file.requestCounts
-    totals.total += file.inputFilename.requests
-    totals.completed += counts?.completed ?? 0
-    totals.failed += counts?.failed ?? 0
     var state = file.status?.rawValue ?? (file.batchId != nil ? "created" : file.inputFilename.remote != nil ? "uploaded" : "prepared")
     if file.isDownloaded { state += file.sorted == true ? ", sorted" : ", downloaded" }
     var line = "\(file.stem) r\(file.round) \(state) \(counts.map { "\($0.completed)+\($0.failed)" } ?? "0")/\(file.inputFilename.requests)"
@@ -42,7 +38,8 @@ public func statusSummary(_ run: RunDirectory) throws -> String {
     lines.append(line)
   }
   let finished = ledger.files.filter(\.isTerminal).count
-  var total = "total: \(finished)/\(ledger.files.count) batches finished, \(totals.completed) answered, \(totals.failed) failed of \(totals.total) requests"
+  var total = "total: \(finished)/\(ledger.files.count) batches finished, "
+    + "\(OutcomeCounts(ledger, run: run).text) of \(ledger.items.count) items"
   total += priced ? String(format: ", %.2f USD so far (prices of %@)", cost, prices.date) : ", no usage reported yet"
   lines.append(total)
   return lines.joined(separator: "\n") + "\n"

@@ -7,11 +7,14 @@ import Foundation
 /// run-unique name and adopted, so a request file is never uploaded twice.
 ///
 /// - Throws: ``ToolError``: 66 for a missing file, 65 for a request file
-///   changed since prepare, 75 for network trouble, 77 for a refused key.
-public func uploadRun(_ run: RunDirectory, client: OpenAIClient? = nil) async throws {
+///   changed since prepare or files still to be paid for that may cost
+///   more than `maxCost` (or a model without a price under it), 75 for network trouble, 77 for a refused key.
+public func uploadRun(_ run: RunDirectory, maxCost: Double? = nil, client: OpenAIClient? = nil) async throws {
   guard let remote = try RemoteRun.openUnlessSettled(run, client: client) else { return }
   run.removeLeftovers()
   let ledger = try remote.ledger()
+  // Uploading is free, but it is the first step toward paying.
+  try checkBudget(unpaidOf: ledger, run: run, limit: maxCost)
   let pending = ledger.files.filter { $0.inputFilename.remote == nil }
   let expiresAfter = try BatchTerms.fromEnvironment(profile: remote.client.profile).fileExpiry
   // Three at once: each upload holds about 10 MiB of buffers, and four came

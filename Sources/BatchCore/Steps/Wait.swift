@@ -49,6 +49,8 @@ public func waitRun(_ options: WaitOptions, client: OpenAIClient? = nil) async t
   }
   var progress = Progress(start: Date())
   var schedule = PollSchedule(poll: options.poll)
+  progress.run = options.run
+  progress.reusedAnswers = first.reusedAnswers
   while true {
     try await schedule.readDue(try remote.ledger().files, remote: remote)
     // A create in another process may have made a batch meanwhile.
@@ -132,6 +134,9 @@ struct Progress {
   private var lastStatus: [String: Batch.Status?] = [:]
   private var lastLogged = Date()
   private var firstSeen: [String: (Date, Int)] = [:]
+  /// For the total line's answered, failed and retryable items.
+  var run: RunDirectory?
+  var reusedAnswers = 0
 
   init(start: Date) {
     self.start = start
@@ -195,7 +200,8 @@ struct Progress {
     let done = files.reduce(0) { $0 + ($1.requestCounts.map { $0.completed + $0.failed } ?? 0) }
     let failed = files.reduce(0) { $0 + ($1.requestCounts?.failed ?? 0) }
     let finished = files.filter(\.isTerminal).count
-    return "total: \(finished)/\(files.count) batches done, \(done)/\(total) requests, \(failed) failed, "
+    let items = OutcomeCounts(files: files, reusedAnswers: reusedAnswers, run: run)
+    return "total: \(finished)/\(files.count) batches done, \(done)/\(total) requests, \(failed) failed; items: \(items.text); "
       + Self.duration(Int(Date().timeIntervalSince(start))) + " waited"
   }
 
