@@ -24,12 +24,11 @@ class TestProviderChoice(E2ETest):
         shell = self.env(emulator, key="sk-mine-0123456789",
                          AZURE_OPENAI_ENDPOINT="http://127.0.0.1:%d" % azure.port)
         before = (run / "status.json").read_bytes()
-        for tool in ("batch-upload", "batch-create", "batch-wait", "batch-cleanup"):
-            with self.subTest(tool=tool):
-                out, err = self.tool(tool, run, env=shell, expect=78)
-                line = self.assert_one_line(err, tool)
-                for word in ("openai", "azure", "AZURE_OPENAI_ENDPOINT", "OPENAI_API_KEY", "BATCHLINE_PROVIDER"):
-                    self.assertIn(word, line)
+        for tool in ("batch-upload", "batch-create", "batch-wait"):
+            self.assert_refused(tool, run, shell)
+        # With no remote file recorded, cleanup calls nothing and needs no provider.
+        out, err = self.tool("batch-cleanup", run, env=shell)
+        self.assertIn("nothing to delete", err)
         self.assertEqual(azure.count, 0, "a connection went to the Azure endpoint")
         self.assertEqual(emulator.log(), [], "nothing sent to the OpenAI base URL either")
         self.assertEqual((run / "status.json").read_bytes(), before)
@@ -39,6 +38,17 @@ class TestProviderChoice(E2ETest):
         self.assert_merged(run)
         self.assertEqual(azure.count, 0, "a connection went to the Azure endpoint")
         self.assertTrue(emulator.acted("batch.create"))
+
+        # Now the run has remote files: cleanup in the careless shell refuses too.
+        self.assert_refused("batch-cleanup", run, shell)
+        self.assertEqual(azure.count, 0, "a connection went to the Azure endpoint")
+
+    def assert_refused(self, tool, run, shell):
+        with self.subTest(tool=tool):
+            out, err = self.tool(tool, run, env=shell, expect=78)
+            line = self.assert_one_line(err, tool)
+            for word in ("openai", "azure", "AZURE_OPENAI_ENDPOINT", "OPENAI_API_KEY", "BATCHLINE_PROVIDER"):
+                self.assertIn(word, line)
 
 
 if __name__ == "__main__":

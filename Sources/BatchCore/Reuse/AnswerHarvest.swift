@@ -9,8 +9,13 @@ import Foundation
 /// records a base URL; nil when the settings are bad. The key is not
 /// needed (prepare runs without one), so a placeholder stands in for it.
 func answeringServer(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> (provider: String, baseURL: String)? {
+  // Only the chosen provider's own key variable gets the placeholder: a
+  // placeholder for another provider would read as that provider's
+  // variables being set, which the provider choice refuses.
+  guard let provider = try? APIProvider.fromEnvironment(environment) else { return nil }
   var env = environment
-  for name in ["OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "GROQ_API_KEY"] where (env[name] ?? "").isEmpty {
+  let keyNames = ProviderProfile.standard(for: provider).keyVariables + ["OPENAI_API_KEY"]
+  if keyNames.allSatisfy({ (env[$0] ?? "").isEmpty }), let name = keyNames.first {
     env[name] = "unused"
   }
   guard let configuration = try? APIConfiguration.fromEnvironment(env) else { return nil }
