@@ -2,7 +2,7 @@ import Foundation
 
 /// Moves HTTP requests and responses; the client's only door to the network.
 ///
-/// ``URLSessionTransport`` is the real one; tests inject a fake. A transport
+/// ``CurlTransport`` is the real one; tests inject a fake. A transport
 /// reports HTTP error statuses as responses, not errors: it throws only when
 /// no response arrived (``TransportError``), or `CancellationError` when the
 /// task was cancelled.
