@@ -45,7 +45,7 @@ public struct HTTPRequest: Sendable, Equatable {
   public var headers: [String: String]
   /// The body of a ``HTTPTransport/send(_:)`` request, or `nil`.
   public var body: Data?
-  /// The idle timeout in whole seconds (FoundationNetworking truncates fractions).
+  /// The idle timeout in whole seconds: the call fails after this long with less than a byte a second.
   public var timeout: Int
   /// The total time the call may take, in seconds, however steadily the
   /// answer trickles in: twice the idle timeout unless set.
