@@ -144,9 +144,25 @@ private let serverScript = #"""
 
   server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
   server.daemon_threads = True
+  if sys.argv[2:] == ["tls"]:
+      # A certificate nobody vouches for, made for this run.
+      import ssl, subprocess
+      cert, key = os.path.join(DIR, "cert.pem"), os.path.join(DIR, "key.pem")
+      subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                      "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                      "-keyout", key, "-out", cert], check=True, capture_output=True)
+      context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+      context.load_cert_chain(cert, key)
+      server.socket = context.wrap_socket(server.socket, server_side=True)
   print(server.server_address[1], flush=True)
   server.serve_forever()
   """#
+
+/// Whether `openssl` is on the PATH (to make a certificate).
+private let hasOpenSSL: Bool = {
+  let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+  return path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/openssl") }
+}()
 
 /// Whether `python3` is on the PATH.
 private let hasPython: Bool = {
@@ -206,15 +222,20 @@ final class LocalServer: @unchecked Sendable {
     }
   }
 
-  /// Starts the script above in a fresh directory.
-  static func start() throws -> LocalServer {
+  /// Starts the script above in a fresh directory; with `tls`, it speaks
+  /// https with a self-signed certificate.
+  static func start(tls: Bool = false) throws -> LocalServer {
     let directory = try makeTemporaryDirectory()
     let script = directory + "/server.py"
     try Data(serverScript.utf8).write(to: URL(fileURLWithPath: script))
-    return try LocalServer(arguments: [script, directory], directory: directory)
+    let server = try LocalServer(arguments: [script, directory] + (tls ? ["tls"] : []), directory: directory)
+    server.scheme = tls ? "https" : "http"
+    return server
   }
 
-  var baseURL: String { "http://127.0.0.1:\(port)/v1" }
+  private var scheme = "http"
+
+  var baseURL: String { "\(scheme)://127.0.0.1:\(port)/v1" }
 
   /// The headers of the last `method path` request, names in lowercase.
   func headers(_ method: String, _ path: String) -> [(String, String)] {
@@ -508,5 +529,21 @@ struct CurlTransportTests {
     #expect(throws: CancellationError.self) { try result.get() }
     // libcurl asks whether to go on at least once a second.
     #expect(Date().timeIntervalSince(started) < 5)
+  }
+
+  @Test(.enabled(if: hasOpenSSL, "needs openssl")) func anUntrustedCertificateGetsNoRequest() async throws {
+    let server = try LocalServer.start(tls: true)
+    defer { server.stop() }
+    let request = HTTPRequest(
+      method: "GET", url: URL(string: server.baseURL + "/batches/batch_1")!,
+      headers: ["Authorization": "Bearer \(ClientHarness.key)"])
+    do {
+      _ = try await CurlTransport.shared.send(request)
+      Issue.record("no error")
+    } catch let error as TransportError {
+      #expect(error.reason == "TLS connection failed")
+    }
+    // The handshake failed before any request, so the key was never sent.
+    #expect(server.headers("GET", "/v1/batches/batch_1").isEmpty)
   }
 }

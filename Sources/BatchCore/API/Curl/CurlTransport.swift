@@ -107,6 +107,7 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     return try await withTaskCancellationHandler {
       try await withCheckedThrowingContinuation { continuation in
         let thread = Thread { [self] in
+          Self.blockBrokenPipe()
           guard let handle = take(curl) else {
             continuation.resume(throwing: TransportError(.other, "libcurl could not start a transfer"))
             return
@@ -120,6 +121,20 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     } onCancel: {
       transfer.cancel()
     }
+  }
+
+  /// Keeps a write to a connection the server closed from killing the tool.
+  ///
+  /// The tools die of `SIGPIPE`, as `cat` does, when their output pipe
+  /// closes. libcurl sends with `MSG_NOSIGNAL`, but a TLS library may write
+  /// to the socket with `write(2)`, and with `CURLOPT_NOSIGNAL` libcurl
+  /// leaves the signal alone. Blocked on this thread, a socket's `SIGPIPE`
+  /// stays pending here and the write fails with `EPIPE` instead.
+  private static func blockBrokenPipe() {
+    var set = sigset_t()
+    sigemptyset(&set)
+    sigaddset(&set, SIGPIPE)
+    pthread_sigmask(SIG_BLOCK, &set, nil)
   }
 
   private func take(_ curl: LibCurl) -> LibCurl.Handle? {
