@@ -4,8 +4,9 @@ import Foundation
 ///
 /// ``CurlTransport`` is the real one; tests inject a fake. A transport
 /// reports HTTP error statuses as responses, not errors: it throws only when
-/// no response arrived (``TransportError``), or `CancellationError` when the
-/// task was cancelled.
+/// no response arrived (``TransportError``), `CancellationError` when the
+/// task was cancelled, or ``ToolError`` when the machine cannot make a
+/// request at all (no libcurl), which no retry would mend.
 public protocol HTTPTransport: Sendable {
   /// Sends a request with a small in-memory body (or none) and returns the whole response.
   ///

@@ -102,6 +102,9 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
 
   /// Runs `transfer` on a thread of its own with an idle handle, without
   /// blocking the caller's executor.
+  ///
+  /// - Throws: ``TransportError``, `CancellationError`, or ``ToolError``
+  ///   `.configuration` (78, never retried) when the system has no libcurl.
   private func run(_ transfer: CurlTransfer) async throws -> CurlTransfer.Answer {
     let curl = try LibCurl.shared.get()
     return try await withTaskCancellationHandler {

@@ -95,18 +95,20 @@ final class LibCurl: @unchecked Sendable {
   private let listFree: ListFree
 
   /// The library of this process, or why it could not be loaded.
-  static let shared: Result<LibCurl, TransportError> = load()
+  static let shared: Result<LibCurl, ToolError> = load()
 
   /// The names libcurl's shared library goes by on Linux distributions.
   private static let libraryNames = ["libcurl.so.4", "libcurl-gnutls.so.4", "libcurl-nss.so.4", "libcurl.so"]
 
-  private static func load() -> Result<LibCurl, TransportError> {
+  private static func load() -> Result<LibCurl, ToolError> {
     for name in libraryNames {
       guard let library = dlopen(name, RTLD_NOW | RTLD_LOCAL) else { continue }
       if let curl = LibCurl(library) { return .success(curl) }
       dlclose(library)
     }
-    return .failure(TransportError(.cannotConnect, "cannot load libcurl (libcurl.so.4): install libcurl4"))
+    // A setting of the machine, not a passing network fault: no retry helps.
+    return .failure(
+      ToolError(.configuration, "cannot load libcurl (libcurl.so.4); install it (Debian and Ubuntu: libcurl4)"))
   }
 
   private init?(_ library: UnsafeMutableRawPointer) {
