@@ -114,9 +114,8 @@ demo: $(BIN)/.built
 	sh scripts/demo.sh
 
 ## test        every test: the library, the emulator, and the tools end to end
-# The library's tests get a TMPDIR of their own, removed afterwards: a
-# download that fails in-process leaves FoundationNetworking's temporary
-# file behind (the tools stage theirs in out/.incoming and sweep it).
+# The library's tests get a TMPDIR of their own, removed afterwards, so
+# that no scratch file a failing test leaves behind outlives the run.
 test: $(BIN)/.built $(STAGE)/.staged
 	tmp=$$(mktemp -d) && TMPDIR=$$tmp $(SWIFT) test; status=$$?; rm -rf "$$tmp"; exit $$status
 	python3 Tests/emulator/test_emulator.py

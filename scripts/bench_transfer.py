@@ -446,7 +446,7 @@ class Bench:
         def download_phase(seen):
             for p in seen:
                 if p.endswith("batch_001.jsonl.part"):
-                    return "fsync of the file"
+                    return "HTTP transfer into the .part, and its fsync"
                 if p == out:
                     return "count the lines"
             if any(os.path.basename(os.path.dirname(p)) == ".incoming" for p in seen):

@@ -85,7 +85,7 @@ class FdSampler:
                     phases[stem] = "multipart body written" if flags & 3 else "HTTP transfer"
             elif self.tool == "batch-download":
                 if base.endswith(".jsonl.part"):
-                    phases[base[:-11]] = "fsync"
+                    phases[base[:-11]] = "HTTP transfer into the .part, and its fsync"
                 elif os.path.basename(os.path.dirname(path)) == "out" and base.endswith(".jsonl"):
                     phases[base[:-6]] = "line count"
                 elif os.path.basename(os.path.dirname(path)) == ".incoming" and flags & 3:

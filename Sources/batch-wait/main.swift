@@ -37,5 +37,5 @@ await Tool.run(name: "batch-wait", manual: manual) { arguments in
   let cancel = parsed.flags.contains("--cancel")
   if cancel && parsed.flags.contains("--once") { throw ToolError.usage("--cancel waits for the batches; it takes no --once") }
   try await waitRun(WaitOptions(run: parsed.run, poll: poll, once: parsed.flags.contains("--once"), cancel: cancel))
-  if cancel { try await downloadRun(parsed.run, stagingInRun: true, skippingUnsubmitted: true) }
+  if cancel { try await downloadRun(parsed.run, skippingUnsubmitted: true) }
 }

@@ -37,7 +37,7 @@ struct APIEmulatorTests {
     let request = HTTPRequest(
       method: "POST", url: URL(string: "http://127.0.0.1:\(server.port)/_emulator/config")!,
       headers: ["Content-Type": "application/json"], body: Data(settings.utf8))
-    let response = try await URLSessionTransport.shared.send(request)
+    let response = try await CurlTransport.shared.send(request)
     #expect(response.status == 200, "\(String(decoding: response.body, as: UTF8.self))")
   }
 

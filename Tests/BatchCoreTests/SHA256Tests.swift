@@ -41,8 +41,8 @@ private func digest(_ text: String) -> String { digest(Array(text.utf8)) }
     #expect(digest(message) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
   }
 
-  /// Processes that link FoundationNetworking have libcrypto, so the fast
-  /// path is the one that runs on Linux with glibc.
+  /// Systems with libcurl have libcrypto, so the fast path is the one that
+  /// runs on Linux with glibc.
   @Test func openSSLIsUsedOnLinux() {
     #if canImport(Glibc)
       #expect(SHA256().usesOpenSSL)

@@ -176,7 +176,9 @@ class TestBoundedReads(E2ETest):
         status, err, peak, seconds = self.wait_measured(run, env)
         self.assertEqual(status, 0, err)
         sys.stderr.write("\n  [batch-wait against a 1 GiB error body: %.0f MiB peak RSS, %.1f s]\n" % (peak, seconds))
-        self.assertLess(peak, 1024)  # a read of the whole body needs more; see BoundedExchange.run
+        # The transfer stops at the 4 MiB limit (CurlTransfer): the tool holds
+        # about what it holds on any run (30-40 MiB), not the body.
+        self.assertLess(peak, 64)
         self.assertTrue(any(e.get("fault") == "huge_body" for e in emulator.log()))
         self.assertEqual(json.loads((run / "status.json").read_text())["files"][0]["status"], "completed")
 
@@ -189,7 +191,9 @@ class TestBoundedReads(E2ETest):
         sys.stderr.write("\n  [batch-wait against a 1 GiB chunked answer: %.0f MiB peak RSS, %.1f s]\n" % (peak, seconds))
         self.assertEqual(status, 1, err)
         self.assertIn("the answer is larger than", self.assert_one_line(err.decode(), "batch-wait"))
-        self.assertLess(peak, 1024)  # a read of the whole body needs more; see BoundedExchange.run
+        # The transfer stops at the 4 MiB limit (CurlTransfer): the tool holds
+        # about what it holds on any run (30-40 MiB), not the body.
+        self.assertLess(peak, 64)
 
     def test_a_dripping_answer_meets_its_deadline(self):
         emulator = self.start_emulator()

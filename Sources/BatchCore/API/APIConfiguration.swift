@@ -66,9 +66,9 @@ public struct APIConfiguration: Sendable {
 
   /// The idle timeout of small JSON calls, in whole seconds.
   ///
-  /// FoundationNetworking truncates `timeoutInterval` to whole seconds (0.5
-  /// becomes an immediate failure), so the value is an integer of at least 1.
-  /// The timer measures idle time: it restarts whenever bytes move.
+  /// An integer of at least 1, as `BATCHLINE_HTTP_TIMEOUT` takes it. The
+  /// timer measures idle time: a call fails after this many seconds of less
+  /// than a byte a second; the total deadline is separate.
   public var requestTimeout: Int
 
   /// The idle timeout of uploads and downloads, in whole seconds.
@@ -171,8 +171,8 @@ public struct APIConfiguration: Sendable {
       guard let seconds = Int(text), seconds >= 1 else {
         throw ToolError(.configuration, "BATCHLINE_HTTP_TIMEOUT must be a whole number of seconds, not '\(text)'")
       }
-      // Given by hand, it bounds transfers too: FoundationNetworking can miss
-      // a connection closed under a paused file upload until the idle timeout.
+      // Given by hand, it bounds transfers too: a connection closed under an
+      // upload the server stopped reading is only noticed by the idle timeout.
       requestTimeout = seconds
       transferTimeout = seconds
     }

@@ -2,10 +2,11 @@ import Foundation
 
 /// Moves HTTP requests and responses; the client's only door to the network.
 ///
-/// ``URLSessionTransport`` is the real one; tests inject a fake. A transport
+/// ``CurlTransport`` is the real one; tests inject a fake. A transport
 /// reports HTTP error statuses as responses, not errors: it throws only when
-/// no response arrived (``TransportError``), or `CancellationError` when the
-/// task was cancelled.
+/// no response arrived (``TransportError``), `CancellationError` when the
+/// task was cancelled, or ``ToolError`` when the machine cannot make a
+/// request at all (no libcurl), which no retry would mend.
 public protocol HTTPTransport: Sendable {
   /// Sends a request with a small in-memory body (or none) and returns the whole response.
   ///
@@ -45,7 +46,7 @@ public struct HTTPRequest: Sendable, Equatable {
   public var headers: [String: String]
   /// The body of a ``HTTPTransport/send(_:)`` request, or `nil`.
   public var body: Data?
-  /// The idle timeout in whole seconds (FoundationNetworking truncates fractions).
+  /// The idle timeout in whole seconds: the call fails after this long with less than a byte a second.
   public var timeout: Int
   /// The total time the call may take, in seconds, however steadily the
   /// answer trickles in: twice the idle timeout unless set.

@@ -43,11 +43,11 @@ public final class OpenAIClient: Sendable {
   ///
   /// - Parameters:
   ///   - configuration: The configuration.
-  ///   - transport: The transport; the process's shared `URLSession` by default.
+  ///   - transport: The transport; the process's shared ``CurlTransport`` by default.
   ///   - retryPolicy: The retry policy.
   ///   - logger: Where retry notes go; standard error by default.
   public init(
-    configuration: APIConfiguration, transport: any HTTPTransport = URLSessionTransport.shared,
+    configuration: APIConfiguration, transport: any HTTPTransport = CurlTransport.shared,
     retryPolicy: HTTPRetryPolicy = HTTPRetryPolicy(),
     logger: @escaping @Sendable (String) -> Void = { Diagnostics.note($0) }
   ) {
@@ -62,13 +62,13 @@ public final class OpenAIClient: Sendable {
   ///
   /// - Parameters:
   ///   - env: The environment; the process's by default.
-  ///   - transport: The transport; the shared `URLSession` by default.
+  ///   - transport: The transport; the shared ``CurlTransport`` by default.
   ///   - logger: Where retry notes go; standard error by default.
   /// - Returns: The client.
   /// - Throws: ``ToolError`` `.configuration` (exit 78) when the key is missing or a value is invalid.
   public static func fromEnvironment(
     _ env: [String: String] = ProcessInfo.processInfo.environment,
-    transport: any HTTPTransport = URLSessionTransport.shared,
+    transport: any HTTPTransport = CurlTransport.shared,
     logger: @escaping @Sendable (String) -> Void = { Diagnostics.note($0) }
   ) throws -> OpenAIClient {
     OpenAIClient(

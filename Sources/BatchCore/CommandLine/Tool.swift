@@ -33,9 +33,9 @@ public enum Tool {
     signal(SIGPIPE, SIG_DFL)
     #if canImport(Glibc)
       // One malloc arena for the whole process. glibc gives each thread
-      // that allocates its own arena, and FoundationNetworking moves every
-      // chunk of a transfer across dispatch threads, which raised the peak
-      // memory of uploads with no gain in speed (docs/PERFORMANCE.md). Swift's Glibc
+      // that allocates its own arena, and the tools' work moves across
+      // threads (transfers, the ordered pipeline), which raised peak memory
+      // with no gain in speed (docs/PERFORMANCE.md). Swift's Glibc
       // module leaves out malloc.h, hence the lookup; M_ARENA_MAX is -8.
       // A MALLOC_ARENA_MAX the user set wins.
       typealias MallOpt = @convention(c) (Int32, Int32) -> Int32

@@ -7,17 +7,17 @@ import Darwin
 /// SHA-256 (FIPS 180-4), for the content digest that identifies a request
 /// file across crashes.
 ///
-/// The toolchain ships no hash on Linux. Every process that links
-/// FoundationNetworking already has OpenSSL's libcrypto mapped (libcurl
-/// needs it), and its SHA-256 uses the CPU's SHA instructions, several times
-/// the speed of portable code (docs/PERFORMANCE.md). So the
-/// hasher uses libcrypto when the process has it, and the portable
-/// implementation below otherwise; both give the same digest.
+/// The toolchain ships no hash on Linux. libcurl, which every tool that
+/// calls the API loads, needs OpenSSL's libcrypto, whose SHA-256 uses the
+/// CPU's SHA instructions, several times the speed of portable code
+/// (docs/PERFORMANCE.md). So the hasher uses libcrypto when the system has
+/// it, and the portable implementation below otherwise; both give the same
+/// digest.
 public struct SHA256 {
   private var native: NativeSHA256?
   private var portable = PortableSHA256()
 
-  /// A hasher; OpenSSL's when the process has it loaded.
+  /// A hasher; OpenSSL's when the system has it.
   public init() { native = NativeSHA256.make() }
 
   /// A hasher that never uses OpenSSL (for tests that compare the two).
@@ -68,8 +68,8 @@ private func hex(_ words: [UInt32]) -> String {
   words.map { String($0, radix: 16).leftPadded(to: 8) }.joined()
 }
 
-/// OpenSSL's EVP SHA-256, found among the libraries the process has already
-/// loaded (nothing is loaded for it). Copy-on-write through ``copy()``.
+/// OpenSSL's EVP SHA-256, from the libcrypto that libcurl needs and so
+/// every system running batchline has. Copy-on-write through ``copy()``.
 private final class NativeSHA256 {
   private typealias New = @convention(c) () -> OpaquePointer?
   private typealias Free = @convention(c) (OpaquePointer?) -> Void
@@ -83,12 +83,19 @@ private final class NativeSHA256 {
     let new: New, free: Free, sha256: Method, initialize: Initialize, update: Update, final: Final, copy: Copy
   }
 
-  /// libcrypto's functions, or nil when the process does not have it.
+  /// The names of libcrypto's shared library (OpenSSL 3, then 1.1).
+  private static let libraryNames = ["libcrypto.so.3", "libcrypto.so.1.1"]
+
+  /// libcrypto's functions, or nil when the system has none that works.
   private static let library: Library? = {
+    #if canImport(Glibc)
+      guard let handle = libraryNames.lazy.compactMap({ dlopen($0, RTLD_NOW | RTLD_LOCAL) }).first else { return nil }
+    #else
+      let handle: UnsafeMutableRawPointer? = nil
+    #endif
     func symbol<T>(_ name: String, as type: T.Type) -> T? {
       #if canImport(Glibc)
-        // A nil handle is RTLD_DEFAULT: the libraries already loaded.
-        guard let address = dlsym(nil, name) else { return nil }
+        guard let address = dlsym(handle, name) else { return nil }
         return unsafeBitCast(address, to: type)
       #else
         return nil

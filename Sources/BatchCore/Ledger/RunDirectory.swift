@@ -34,29 +34,9 @@ public struct RunDirectory: Sendable {
   /// The path of a result file in `out/`.
   public func resultPath(_ local: String) -> String { "\(outDirectory)/\(local)" }
 
-  /// Where downloads land before they are renamed into `out/`: inside
-  /// `out/`, so that the rename never crosses file systems.
+  /// Where batchline 0.1.0 staged downloads (FoundationNetworking wrote each
+  /// response to `$TMPDIR`); a download now removes what a killed one left.
   public var incomingDirectory: String { "\(outDirectory)/.incoming" }
-
-  /// Points this process's `TMPDIR` at an empty ``incomingDirectory``, where
-  /// FoundationNetworking's `download(for:)` writes each response.
-  ///
-  /// Left at `/tmp`, often a tmpfs, every 200 MB result file would sit in
-  /// memory and then be copied to disk. Call it with the run's lock held
-  /// (what is in the directory is a dead process's), before any transfer,
-  /// and only in a tool's own process: it changes the environment, and
-  /// `setenv` is safe only while no other thread reads it (none does
-  /// before the first transfer).
-  public func stageDownloadsInRun() throws {
-    try makeSubdirectories()
-    let directory = incomingDirectory
-    clearIncoming()
-    var info = stat()
-    if mkdir(directory, 0o755) != 0 && !(errno == EEXIST && stat(directory, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR) {
-      throw ToolError.system(.failure, "create", directory)
-    }
-    setenv("TMPDIR", directory, 1)
-  }
 
   /// Empties and removes ``incomingDirectory``, whatever a killed download
   /// left there. Call it with the run's lock held.

@@ -10,19 +10,15 @@ import Foundation
 /// - Parameters:
 ///   - run: The run.
 ///   - client: The client; by default one made from the environment.
-///   - stagingInRun: Whether responses are first written to `out/.incoming`
-///     (``RunDirectory/stageDownloadsInRun()``) rather than `$TMPDIR`;
-///     batch-download sets it, tests that share a process do not.
 ///   - skippingUnsubmitted: Whether files with no batch yet are passed
 ///     over rather than refused (a cancel downloads what the run has).
 /// - Throws: ``ToolError``: 66 when batches are not finished, 75 for
 ///   network trouble, 77 for a refused key.
 public func downloadRun(
-  _ run: RunDirectory, client: OpenAIClient? = nil, stagingInRun: Bool = false, skippingUnsubmitted: Bool = false
+  _ run: RunDirectory, client: OpenAIClient? = nil, skippingUnsubmitted: Bool = false
 ) async throws {
   guard let remote = try RemoteRun.openUnlessSettled(run, client: client, locking: .waitIfHeld) else { return }
-  if stagingInRun { try run.stageDownloadsInRun() }
-  defer { if stagingInRun { run.clearIncoming() } }
+  run.clearIncoming()
   let ledger = try remote.ledger()
   if let running = ledger.files.first(where: { !$0.isTerminal && !(skippingUnsubmitted && $0.batchId == nil) }) {
     throw ToolError.noInput("the batch of in/\(running.inputFilename.local) has not finished; run batch-wait")

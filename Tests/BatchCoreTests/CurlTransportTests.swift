@@ -100,6 +100,43 @@ private let serverScript = #"""
               self.json(200, {"id": "batch_slow", "status": "in_progress"})
           elif path == "/v1/batches/batch_drop":
               self.drop()
+          elif path in ("/v1/batches/batch_endless", "/v1/batches/batch_flood"):
+              # Sends until the client hangs up, then says how much it sent.
+              self.send_response(200 if path.endswith("endless") else 500)
+              self.send_header("Content-Type", "application/json")
+              self.send_header("Content-Length", str(1 << 30))
+              self.end_headers()
+              sent, chunk = 0, b"x" * 65536
+              try:
+                  while sent < 1 << 30:
+                      self.wfile.write(chunk)
+                      sent += len(chunk)
+              except OSError:
+                  pass
+              with open(os.path.join(DIR, path.split("/")[-1] + ".sent"), "w") as f:
+                  f.write(str(sent))
+              self.close_connection = True
+          elif path == "/v1/batches/batch_drip":
+              self.send_response(200)
+              self.send_header("Content-Length", "100")
+              self.end_headers()
+              try:
+                  for _ in range(100):
+                      self.wfile.write(b" ")
+                      self.wfile.flush()
+                      time.sleep(0.3)
+              except OSError:
+                  pass
+              self.close_connection = True
+          elif path == "/v1/batches/batch_headers":
+              self.send_response(200)
+              for n in range(5000):
+                  self.send_header("X-Filler-%d" % n, "y" * 100)
+              self.send_header("Content-Length", "2")
+              self.end_headers()
+              self.wfile.write(b"{}")
+          elif path == "/v1/files/file-gone/content":
+              self.reply(404, b"e" * (1 << 20), {"Content-Type": "application/json"})
           elif path.startswith("/v1/batches/"):
               self.json(200, {"id": path.split("/")[-1], "object": "batch", "status": "in_progress"})
           else:
@@ -107,9 +144,25 @@ private let serverScript = #"""
 
   server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
   server.daemon_threads = True
+  if sys.argv[2:] == ["tls"]:
+      # A certificate nobody vouches for, made for this run.
+      import ssl, subprocess
+      cert, key = os.path.join(DIR, "cert.pem"), os.path.join(DIR, "key.pem")
+      subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                      "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                      "-keyout", key, "-out", cert], check=True, capture_output=True)
+      context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+      context.load_cert_chain(cert, key)
+      server.socket = context.wrap_socket(server.socket, server_side=True)
   print(server.server_address[1], flush=True)
   server.serve_forever()
   """#
+
+/// Whether `openssl` is on the PATH (to make a certificate).
+private let hasOpenSSL: Bool = {
+  let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+  return path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/openssl") }
+}()
 
 /// Whether `python3` is on the PATH.
 private let hasPython: Bool = {
@@ -169,15 +222,20 @@ final class LocalServer: @unchecked Sendable {
     }
   }
 
-  /// Starts the script above in a fresh directory.
-  static func start() throws -> LocalServer {
+  /// Starts the script above in a fresh directory; with `tls`, it speaks
+  /// https with a self-signed certificate.
+  static func start(tls: Bool = false) throws -> LocalServer {
     let directory = try makeTemporaryDirectory()
     let script = directory + "/server.py"
     try Data(serverScript.utf8).write(to: URL(fileURLWithPath: script))
-    return try LocalServer(arguments: [script, directory], directory: directory)
+    let server = try LocalServer(arguments: [script, directory] + (tls ? ["tls"] : []), directory: directory)
+    server.scheme = tls ? "https" : "http"
+    return server
   }
 
-  var baseURL: String { "http://127.0.0.1:\(port)/v1" }
+  private var scheme = "http"
+
+  var baseURL: String { "\(scheme)://127.0.0.1:\(port)/v1" }
 
   /// The headers of the last `method path` request, names in lowercase.
   func headers(_ method: String, _ path: String) -> [(String, String)] {
@@ -210,14 +268,14 @@ final class LocalServer: @unchecked Sendable {
 }
 
 @Suite(.enabled(if: hasPython, "needs python3"))
-struct APIURLSessionTransportTests {
+struct CurlTransportTests {
   private func client(_ server: LocalServer, maxAttempts: Int = 6, timeout: Int = 60) throws -> OpenAIClient {
     let env = [
       "OPENAI_API_KEY": ClientHarness.key, "OPENAI_BASE_URL": server.baseURL,
       "BATCHLINE_HTTP_TIMEOUT": String(timeout),
     ]
     return OpenAIClient(
-      configuration: try APIConfiguration.fromEnvironment(env), transport: URLSessionTransport.shared,
+      configuration: try APIConfiguration.fromEnvironment(env), transport: CurlTransport.shared,
       retryPolicy: HTTPRetryPolicy(maxAttempts: maxAttempts, sleep: { _ in }), logger: { _ in })
   }
 
@@ -298,7 +356,7 @@ struct APIURLSessionTransportTests {
     let request = HTTPRequest(
       method: "POST", url: URL(string: server.baseURL + "/redirected")!,
       headers: ["Content-Type": "application/json"], body: Data("{}".utf8))
-    let response = try await URLSessionTransport.shared.send(request)
+    let response = try await CurlTransport.shared.send(request)
     #expect(response.status == 307)
     #expect(server.body("POST", "/v1/files") == nil)
   }
@@ -327,7 +385,7 @@ struct APIURLSessionTransportTests {
   @Test func aRequestThatMustNotBeReplayedIsSentOnce() async throws {
     let server = try LocalServer.start()
     defer { server.stop() }
-    let transport = URLSessionTransport.shared
+    let transport = CurlTransport.shared
     // Warm a keep-alive connection: libcurl replays a request whose reused
     // connection closes unanswered, which would send a paid POST twice.
     _ = try await transport.send(HTTPRequest(method: "GET", url: URL(string: server.baseURL + "/batches/batch_1")!))
@@ -350,7 +408,7 @@ struct APIURLSessionTransportTests {
   @Test func transportFailuresAreClassified() async throws {
     let server = try LocalServer.start()
     defer { server.stop() }
-    let transport = URLSessionTransport.shared
+    let transport = CurlTransport.shared
     func failure(_ method: String, _ path: String, timeout: Int = 60) async -> TransportError? {
       do {
         _ = try await transport.send(
@@ -378,5 +436,114 @@ struct APIURLSessionTransportTests {
     let refused = await failure("GET", "/batches/batch_1")
     #expect(refused?.kind == .cannotConnect, "port \(closedPort)")
     #expect(refused?.mayHaveReachedServer == false)
+  }
+
+  /// A transport with small limits, so that the tests read little.
+  private static let small = CurlTransport(limits: ReadLimits(answerLimit: 1 << 20, errorPrefixLimit: 4096))
+
+  /// What the server says it sent of `name` before the client hung up.
+  private func sent(_ server: LocalServer, _ name: String) async throws -> Int? {
+    for _ in 0..<200 {
+      if let text = try? String(contentsOfFile: server.directory + "/\(name).sent", encoding: .utf8) {
+        return Int(text)
+      }
+      try await Task.sleep(nanoseconds: 50_000_000)
+    }
+    return nil
+  }
+
+  @Test func anEndlessAnswerIsCutAtItsLimit() async throws {
+    let server = try LocalServer.start()
+    defer { server.stop() }
+    let request = HTTPRequest(method: "GET", url: URL(string: server.baseURL + "/batches/batch_endless")!)
+    let response = try await Self.small.send(request)
+    #expect(response.status == 200)
+    #expect(response.isTruncated)
+    #expect(response.body.count == 1 << 20)
+    // The transfer stopped there: the server could only fill the socket
+    // buffers before its writes failed, nowhere near its gigabyte.
+    let sent = try #require(try await sent(server, "batch_endless"))
+    #expect(sent < 64 << 20, "the server sent \(sent) bytes")
+  }
+
+  @Test func anErrorBodyIsReadAsAPrefix() async throws {
+    let server = try LocalServer.start()
+    defer { server.stop() }
+    let request = HTTPRequest(method: "GET", url: URL(string: server.baseURL + "/batches/batch_flood")!)
+    let response = try await Self.small.send(request)
+    #expect(response.status == 500)
+    #expect(response.isTruncated)
+    #expect(response.body.count == 4096)
+    let sent = try #require(try await sent(server, "batch_flood"))
+    #expect(sent < 64 << 20, "the server sent \(sent) bytes")
+
+    // A download keeps the same prefix of an error in its file.
+    let directory = try makeTemporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let download = try await Self.small.download(
+      HTTPRequest(method: "GET", url: URL(string: server.baseURL + "/files/file-gone/content")!),
+      toFile: directory + "/gone")
+    #expect(download.head.status == 404)
+    #expect(download.bytesWritten == 4096)
+    #expect(FileManager.default.contents(atPath: directory + "/gone")?.count == 4096)
+  }
+
+  @Test func aDrippingAnswerMeetsItsDeadline() async throws {
+    let server = try LocalServer.start()
+    defer { server.stop() }
+    // A byte every 0.3 s never trips the idle timeout of 1 s; the deadline
+    // of twice that ends the call long before the drip's 30 s.
+    let request = HTTPRequest(method: "GET", url: URL(string: server.baseURL + "/batches/batch_drip")!, timeout: 1)
+    let started = Date()
+    do {
+      _ = try await CurlTransport.shared.send(request)
+      Issue.record("no error")
+    } catch let error as TransportError {
+      #expect(error.kind == .timedOut)
+      #expect(error.reason == "no complete answer within 2 s")
+    }
+    #expect(Date().timeIntervalSince(started) < 15)
+  }
+
+  @Test func headersPastTheirLimitAreRefused() async throws {
+    let server = try LocalServer.start()
+    defer { server.stop() }
+    let request = HTTPRequest(method: "GET", url: URL(string: server.baseURL + "/batches/batch_headers")!)
+    do {
+      _ = try await CurlTransport.shared.send(request)
+      Issue.record("no error")
+    } catch let error as TransportError {
+      #expect(error.reason == "the answer's headers pass 256 KiB")
+    }
+  }
+
+  @Test func aCancelledCallStopsAtOnce() async throws {
+    let server = try LocalServer.start()
+    defer { server.stop() }
+    let request = HTTPRequest(method: "GET", url: URL(string: server.baseURL + "/batches/batch_slow")!)
+    let call = Task { try await CurlTransport.shared.send(request) }
+    try await Task.sleep(nanoseconds: 300_000_000)
+    let started = Date()
+    call.cancel()
+    let result = await call.result
+    #expect(throws: CancellationError.self) { try result.get() }
+    // libcurl asks whether to go on at least once a second.
+    #expect(Date().timeIntervalSince(started) < 5)
+  }
+
+  @Test(.enabled(if: hasOpenSSL, "needs openssl")) func anUntrustedCertificateGetsNoRequest() async throws {
+    let server = try LocalServer.start(tls: true)
+    defer { server.stop() }
+    let request = HTTPRequest(
+      method: "GET", url: URL(string: server.baseURL + "/batches/batch_1")!,
+      headers: ["Authorization": "Bearer \(ClientHarness.key)"])
+    do {
+      _ = try await CurlTransport.shared.send(request)
+      Issue.record("no error")
+    } catch let error as TransportError {
+      #expect(error.reason == "TLS connection failed")
+    }
+    // The handshake failed before any request, so the key was never sent.
+    #expect(server.headers("GET", "/v1/batches/batch_1").isEmpty)
   }
 }
