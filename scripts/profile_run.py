@@ -80,9 +80,8 @@ class FdSampler:
         for path, flags in seen.items():
             base = os.path.basename(path)
             if self.tool == "batch-upload":
-                if base.startswith(".") and base.endswith(".upload"):
-                    stem = base[1:].split(".jsonl.", 1)[0]
-                    phases[stem] = "multipart body written" if flags & 3 else "HTTP transfer"
+                if os.path.basename(os.path.dirname(path)) == "in" and base.endswith(".jsonl"):
+                    phases[base[:-6]] = "file read: hashed, then sent"
             elif self.tool == "batch-download":
                 if base.endswith(".jsonl.part"):
                     phases[base[:-11]] = "HTTP transfer into the .part, and its fsync"

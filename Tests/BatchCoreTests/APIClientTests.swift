@@ -60,8 +60,8 @@ final class FakeTransport: HTTPTransport, @unchecked Sendable {
     return HTTPResponse(status: reply.status, headers: reply.headers, body: reply.body)
   }
 
-  func upload(_ request: HTTPRequest, fromFile path: String) async throws -> HTTPResponse {
-    let body = FileManager.default.contents(atPath: path) ?? Data()
+  func upload(_ request: HTTPRequest, body file: FileBody) async throws -> HTTPResponse {
+    let body = file.wholeBody()
     let reply = try next(request, upload: body)
     return HTTPResponse(status: reply.status, headers: reply.headers, body: reply.body)
   }
@@ -268,7 +268,7 @@ func query(of request: HTTPRequest) -> [String: String] {
     try OpenAIClient.validateID(String(repeating: "a", count: 128), kind: "file")
   }
 
-  @Test func uploadSendsTheExactMultipartBodyAndRemovesTheTemporaryFile() async throws {
+  @Test func uploadSendsTheExactMultipartBodyAndWritesNoFile() async throws {
     let directory = try makeTemporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let source = directory + "/batch_001.jsonl"
@@ -298,6 +298,7 @@ func query(of request: HTTPRequest) -> [String: String] {
     expected.append(content)
     expected.append(contentsOf: "\r\n--\(boundary)--\r\n".utf8)
     #expect(harness.transport.uploads == [expected])
+    #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["batch_001.jsonl"])
     #expect(request.header("Content-Length") == String(expected.count))
     #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["batch_001.jsonl"])
   }
@@ -436,19 +437,17 @@ func query(of request: HTTPRequest) -> [String: String] {
 }
 
 @Suite struct APIMultipartBodyTests {
-  @Test func theBodyFileIsHeadThenEveryByteThenTail() throws {
+  @Test func theBodyIsHeadThenEveryByteThenTail() throws {
     let directory = try makeTemporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let source = directory + "/big.bin"
-    // More than two copy chunks, with every byte value.
     var content = Data(count: (1 << 21) + 12_345)
     for index in content.indices { content[index] = UInt8(truncatingIfNeeded: index &* 31) }
     try content.write(to: URL(fileURLWithPath: source))
 
-    let body = MultipartBody(
+    let multipart = MultipartBody(
       fields: [("purpose", "batch")], filename: "a\"b.jsonl", boundary: "batchline-0123456789abcdef0123456789abcdef")
-    let result = try body.write(source: source, to: directory + "/body")
-    let written = try #require(FileManager.default.contents(atPath: directory + "/body"))
+    let body = multipart.body(file: source, fileLength: Int64(content.count))
     var expected = Data(
       """
       --batchline-0123456789abcdef0123456789abcdef\r
@@ -463,10 +462,19 @@ func query(of request: HTTPRequest) -> [String: String] {
       """.utf8)
     expected.append(content)
     expected.append(contentsOf: "\r\n--batchline-0123456789abcdef0123456789abcdef--\r\n".utf8)
-    #expect(written == expected)
-    #expect(result.bytes == Int64(expected.count))
-    #expect(result.sourceSHA256 == (try SHA256.hexDigest(ofFile: source)))
-    #expect(body.contentType == "multipart/form-data; boundary=batchline-0123456789abcdef0123456789abcdef")
+    #expect(body.wholeBody() == expected)
+    #expect(body.length == Int64(expected.count))
+    #expect(multipart.contentType == "multipart/form-data; boundary=batchline-0123456789abcdef0123456789abcdef")
+  }
+
+  @Test func aDigestCountsTheBytesItHashed() throws {
+    let directory = try makeTemporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let content = Data((0..<((1 << 20) + 7)).map { UInt8(truncatingIfNeeded: $0) })
+    try content.write(to: URL(fileURLWithPath: directory + "/f"))
+    let digest = try SHA256.digest(ofFile: directory + "/f")
+    #expect(digest.bytes == Int64(content.count))
+    #expect(digest.hex == (try SHA256.hexDigest(ofFile: directory + "/f")))
   }
 
   @Test func otherNamesAreOctetStreams() {
@@ -481,14 +489,4 @@ func query(of request: HTTPRequest) -> [String: String] {
     #expect(a.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") })
   }
 
-  @Test func anExistingDestinationIsNeverOverwritten() throws {
-    let directory = try makeTemporaryDirectory()
-    defer { try? FileManager.default.removeItem(atPath: directory) }
-    try Data("src".utf8).write(to: URL(fileURLWithPath: directory + "/src"))
-    try Data("keep".utf8).write(to: URL(fileURLWithPath: directory + "/body"))
-    #expect(throws: ToolError.self) {
-      try MultipartBody(fields: [], filename: "x").write(source: directory + "/src", to: directory + "/body")
-    }
-    #expect(FileManager.default.contents(atPath: directory + "/body") == Data("keep".utf8))
-  }
 }

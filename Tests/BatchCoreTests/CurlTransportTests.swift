@@ -546,4 +546,24 @@ struct CurlTransportTests {
     // The handshake failed before any request, so the key was never sent.
     #expect(server.headers("GET", "/v1/batches/batch_1").isEmpty)
   }
+
+  @Test func aFileShorterThanWhenHashedIsNotSent() async throws {
+    let server = try LocalServer.start()
+    defer { server.stop() }
+    let directory = try makeTemporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    try Data(count: 300_000).write(to: URL(fileURLWithPath: directory + "/f.jsonl"))
+    let body = FileBody(head: Data("<".utf8), path: directory + "/f.jsonl", fileLength: 400_000, tail: Data(">".utf8))
+    let request = HTTPRequest(
+      method: "POST", url: URL(string: server.baseURL + "/files")!, requiresFreshConnection: true)
+    do {
+      _ = try await CurlTransport.shared.upload(request, body: body)
+      Issue.record("no error")
+    } catch let error as ToolError {
+      #expect(error.message.contains("changed while it was being uploaded"))
+    }
+    // The body stopped short of its Content-Length, which a real server
+    // refuses (this one records what it got before the connection closed).
+    #expect((server.body("POST", "/v1/files")?.count ?? 0) < Int(body.length))
+  }
 }

@@ -5,12 +5,11 @@ import Darwin
 #endif
 import Foundation
 
-/// A `multipart/form-data` body with text fields followed by one file, written to disk.
+/// A `multipart/form-data` body with text fields followed by one file.
 ///
-/// The body goes to a temporary file rather than memory so that a 200 MB
-/// upload costs a constant few MB of RAM, and is sent with
-/// `upload(for:fromFile:)`, which gives it a `Content-Length` (a streamed body
-/// would go out chunked on Linux).
+/// The body is never assembled: its head and tail are a few hundred bytes in
+/// memory and the file is read as it is sent (``FileBody``), so a 200 MB
+/// upload costs a constant few MB of RAM and no second copy on disk.
 public struct MultipartBody: Sendable {
   /// The boundary between parts: `batchline-` and 32 random hex digits, which
   /// cannot plausibly occur in the file.
@@ -74,37 +73,9 @@ public struct MultipartBody: Sendable {
   /// Everything after the file's bytes.
   public var tail: Data { Data("\r\n--\(boundary)--\r\n".utf8) }
 
-  /// Writes the whole body, with the file at `source`, to a new file at `destination`.
-  ///
-  /// The file's bytes are hashed on the way through, so that the caller has
-  /// the digest of what it sends without reading the file a second time.
-  ///
-  /// - Parameters:
-  ///   - source: The file whose bytes form the file part; copied in 1 MiB chunks.
-  ///   - destination: The body file; it must not exist yet.
-  /// - Returns: The size of the body in bytes and the SHA-256 of the file part.
-  /// - Throws: ``ToolError`` when a file cannot be read or written; the
-  ///   destination is removed then.
-  @discardableResult
-  public func write(source: String, to destination: String) throws -> (bytes: Int64, sourceSHA256: String) {
-    let input = try APIFileIO.openForReading(source)
-    defer { close(input) }
-    let output = try APIFileIO.createExclusive(destination)
-    var finished = false
-    defer {
-      close(output)
-      if !finished { APIFileIO.remove(destination) }
-    }
-    let head = self.head
-    let tail = self.tail
-    var hasher = SHA256()
-    try APIFileIO.writeAll(output, head, path: destination)
-    let copied = try APIFileIO.copyContents(
-      from: input, sourcePath: source, to: output, destinationPath: destination
-    ) { hasher.update($0) }
-    try APIFileIO.writeAll(output, tail, path: destination)
-    finished = true
-    return (Int64(head.count) + copied + Int64(tail.count), hasher.finalizeHex())
+  /// The whole body, with the first `fileLength` bytes of the file at `path` as the file part.
+  public func body(file path: String, fileLength: Int64) -> FileBody {
+    FileBody(head: head, path: path, fileLength: fileLength, tail: tail)
   }
 
   /// `text` made safe inside a quoted header parameter, as browsers do:
@@ -116,17 +87,12 @@ public struct MultipartBody: Sendable {
   }
 }
 
-/// The multipart body of an upload, written to a temporary file and ready to send.
+/// The multipart body of an upload, ready to send, and the digest of its file.
 public struct PreparedUpload: Sendable {
-  /// The temporary file holding the whole body.
-  public let bodyPath: String
-  /// The size of the body in bytes: the request's `Content-Length`.
-  public let length: Int64
+  /// The body: head, file, tail.
+  public let body: FileBody
   /// The request's `Content-Type`, with the boundary.
   public let contentType: String
-  /// The SHA-256 of the file being uploaded (the file part, not the body).
+  /// The SHA-256 of the bytes of the file that are sent (the file part, not the body).
   public let sha256: String
-
-  /// Removes the temporary file.
-  public func discard() { APIFileIO.remove(bodyPath) }
 }

@@ -84,10 +84,10 @@ public final class OpenAIClient: Sendable {
   /// Uploads a file, streaming it from disk: ``prepareUpload(at:filename:purpose:expiresAfter:)``
   /// then ``uploadFile(_:)``.
   ///
-  /// The multipart body (`purpose`, then the file) is written to a temporary
-  /// file next to `path` and sent with a `Content-Length`, so memory stays
-  /// flat for a 200 MB file; the temporary file is removed afterwards. The
-  /// upload is retried only after a 429 or a connection that was never made.
+  /// The multipart body (`purpose`, then the file) is sent with a
+  /// `Content-Length`, the file read as it goes out, so memory stays flat
+  /// for a 200 MB file and nothing is copied. The upload is retried only
+  /// after a 429 or a connection that was never made.
   ///
   /// The corresponding API call is `POST /v1/files`.
   ///
@@ -105,18 +105,17 @@ public final class OpenAIClient: Sendable {
     at path: String, filename: String? = nil, purpose: String = "batch", expiresAfter: Int? = nil
   ) async throws -> FileObject {
     let upload = try prepareUpload(at: path, filename: filename, purpose: purpose, expiresAfter: expiresAfter)
-    defer { upload.discard() }
     return try await uploadFile(upload)
   }
 
-  /// Writes the multipart body of an upload to a temporary file, hashing the
-  /// file's bytes on the way (one read of the file gives both).
+  /// Hashes the file at `path` and describes the multipart body that sends it.
   ///
-  /// The body goes next to `path`, or to the temporary directory when that
-  /// directory is read-only. Call ``PreparedUpload/discard()`` when done.
+  /// The digest is of exactly the bytes that go out: the upload sends the
+  /// file's first ``FileBody/fileLength`` bytes, the count hashed here, and
+  /// fails if the file has become shorter.
   ///
   /// - Parameters: As for ``uploadFile(at:filename:purpose:expiresAfter:)``.
-  /// - Returns: The body, its size, and the SHA-256 of the file at `path`.
+  /// - Returns: The body and the SHA-256 of the file at `path`.
   /// - Throws: ``ToolError`` `.noInput` when the file cannot be read,
   ///   `.dataError` when it is larger than the provider accepts.
   public func prepareUpload(
@@ -137,20 +136,11 @@ public final class OpenAIClient: Sendable {
       fields.append((profile.fileExpiryFields[0], "created_at"))
       fields.append((profile.fileExpiryFields[1], String(expiresAfter)))
     }
-    let body = MultipartBody(fields: fields, filename: name)
-    let directory = (path as NSString).deletingLastPathComponent
-    let bodyName = ".\((path as NSString).lastPathComponent).\(body.boundary.suffix(12)).upload"
-    let nextToSource = directory.isEmpty ? bodyName : directory + "/" + bodyName
-    var bodyPath = nextToSource
-    let written: (bytes: Int64, sourceSHA256: String)
-    do {
-      written = try body.write(source: path, to: bodyPath)
-    } catch let error as ToolError where error.status == .failure {
-      bodyPath = (NSTemporaryDirectory() as NSString).appendingPathComponent(bodyName)
-      written = try body.write(source: path, to: bodyPath)
-    }
+    let multipart = MultipartBody(fields: fields, filename: name)
+    let digest = try SHA256.digest(ofFile: path)
     return PreparedUpload(
-      bodyPath: bodyPath, length: written.bytes, contentType: body.contentType, sha256: written.sourceSHA256)
+      body: multipart.body(file: path, fileLength: digest.bytes), contentType: multipart.contentType,
+      sha256: digest.hex)
   }
 
   /// Sends a prepared upload; see ``uploadFile(at:filename:purpose:expiresAfter:)``.
@@ -161,12 +151,12 @@ public final class OpenAIClient: Sendable {
   /// - Throws: ``APIError`` (check ``APIError/outcomeUnknown`` before uploading again).
   public func uploadFile(_ upload: PreparedUpload) async throws -> FileObject {
     var request = makeRequest("POST", "files", contentType: upload.contentType)
-    request.headers["Content-Length"] = String(upload.length)
+    request.headers["Content-Length"] = String(upload.body.length)
     request.timeout = configuration.transferTimeout
     request.deadline = configuration.transferDeadline
     request.requiresFreshConnection = true
     return try await perform(request, kind: .create) { request in
-      try await self.transport.upload(request, fromFile: upload.bodyPath)
+      try await self.transport.upload(request, body: upload.body)
     }
   }
 

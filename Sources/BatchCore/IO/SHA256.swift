@@ -44,10 +44,18 @@ public struct SHA256 {
   ///
   /// - Throws: ``ToolError`` 66 if the file cannot be read.
   public static func hexDigest(ofFile path: String) throws -> String {
+    try digest(ofFile: path).hex
+  }
+
+  /// The digest of a file's bytes and how many there were, from one read of it.
+  ///
+  /// - Throws: ``ToolError`` 66 if the file cannot be read.
+  public static func digest(ofFile path: String) throws -> (hex: String, bytes: Int64) {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { throw ToolError.system(.noInput, "read", path) }
     defer { close(fd) }
     var hasher = SHA256()
+    var bytes: Int64 = 0
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
     defer { buffer.deallocate() }
     while true {
@@ -58,8 +66,9 @@ public struct SHA256 {
       }
       if n == 0 { break }
       hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+      bytes += Int64(n)
     }
-    return hasher.finalizeHex()
+    return (hasher.finalizeHex(), bytes)
   }
 }
 

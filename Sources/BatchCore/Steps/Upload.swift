@@ -55,11 +55,10 @@ extension RemoteRun {
         return
       }
     }
-    // The body is written, and the file hashed on the way, only for a file
-    // that is going to be sent: the digest is that of the bytes sent.
+    // The file is hashed only when it is going to be sent: the digest is
+    // that of the bytes sent.
     let upload = try client.prepareUpload(
       at: path, filename: name, purpose: client.profile.uploadPurpose, expiresAfter: expiresAfter)
-    defer { upload.discard() }
     let digest = upload.sha256
     try checkDigest(digest)
     // A lost answer is looked for on the server; only when the server shows

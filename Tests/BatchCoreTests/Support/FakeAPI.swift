@@ -349,8 +349,8 @@ final class FakeAPI: HTTPTransport, @unchecked Sendable {
       purpose: file.purpose, status: "processed")
   }
 
-  func upload(_ request: HTTPRequest, fromFile path: String) async throws -> HTTPResponse {
-    let body = readBytes(path)
+  func upload(_ request: HTTPRequest, body file: FileBody) async throws -> HTTPResponse {
+    let body = [UInt8](file.wholeBody())
     let contentType = request.header("Content-Type") ?? ""
     let boundary = contentType.components(separatedBy: "boundary=").last ?? ""
     let (filename, purpose, content) = Self.parseMultipart(body, boundary: boundary)

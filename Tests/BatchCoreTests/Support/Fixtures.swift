@@ -269,3 +269,11 @@ func httpErrorLine(_ id: String, status: Int, code: String?, message: String) ->
 func lineErrorLine(_ id: String, code: String, message: String) -> String {
   #"{"id":"batch_req_\#(id)","custom_id":"\#(jsonEscaped(id))","response":null,"error":{"code":"\#(code)","message":"\#(message)"}}"#
 }
+
+extension FileBody {
+  /// The body as it goes out: head, the file's first `fileLength` bytes, tail.
+  func wholeBody() -> Data {
+    let file = FileManager.default.contents(atPath: path) ?? Data()
+    return head + file.prefix(Int(fileLength)) + tail
+  }
+}

@@ -15,14 +15,15 @@ public protocol HTTPTransport: Sendable {
   /// - Throws: ``TransportError`` when no response arrived.
   func send(_ request: HTTPRequest) async throws -> HTTPResponse
 
-  /// Sends a request whose body is the file at `path`, streamed with a `Content-Length`.
+  /// Sends a request whose body is streamed from disk, with a `Content-Length`.
   ///
   /// - Parameters:
   ///   - request: The request; its ``HTTPRequest/body`` is ignored.
-  ///   - path: The file that is the whole body.
+  ///   - body: The head, file and tail that make the body.
   /// - Returns: The status, headers and body of the response.
-  /// - Throws: ``TransportError`` when no response arrived.
-  func upload(_ request: HTTPRequest, fromFile path: String) async throws -> HTTPResponse
+  /// - Throws: ``TransportError`` when no response arrived; ``ToolError``
+  ///   when the file cannot be read or is shorter than ``FileBody/fileLength``.
+  func upload(_ request: HTTPRequest, body: FileBody) async throws -> HTTPResponse
 
   /// Sends a request and streams the response body into the file at `path`.
   ///

@@ -32,8 +32,8 @@ final class CurlTransfer: @unchecked Sendable {
   enum Source {
     /// No body, or a small one in memory.
     case memory(Data?)
-    /// The open file `fd` named `path`, of `length` bytes.
-    case file(fd: Int32, path: String, length: Int64)
+    /// `body`, whose file is open as `fd`.
+    case file(FileBody, fd: Int32)
   }
 
   /// What came back: the head, the body kept in memory (empty for a file
@@ -59,8 +59,11 @@ final class CurlTransfer: @unchecked Sendable {
   private var body = Data()
   private var bytesWritten: Int64 = 0
   private var truncated = false
-  /// Why a callback stopped the transfer, when the fault is not the network's.
-  private var failure: TransportError?
+  /// Why a callback stopped the transfer, when the fault is not the network's
+  /// (a ``TransportError``, or a ``ToolError`` for a local file).
+  private var failure: Error?
+  /// How many bytes of the request body have been handed to libcurl.
+  private var bodySent: Int64 = 0
 
   private let lock = NSLock()
   private var cancelled = false
@@ -162,9 +165,9 @@ final class CurlTransfer: @unchecked Sendable {
         copy.withUnsafeMutableBytes { $0.copyMemory(from: bytes) }
         _ = copy.withUnsafeBufferPointer { curl.set(handle, .copyPostFields, pointer: $0.baseAddress) }
       }
-    case ("POST", .file(_, _, let length)):
+    case ("POST", .file(let body, _)):
       curl.set(handle, .post, 1)
-      curl.set(handle, .postFieldSizeLarge, length)
+      curl.set(handle, .postFieldSizeLarge, body.length)
       curl.set(handle, .readFunction, Self.onRead)
       curl.set(handle, .readData, pointer: me)
     case (let method, _):
@@ -253,11 +256,8 @@ final class CurlTransfer: @unchecked Sendable {
       }
       do {
         try APIFileIO.writeAll(fd, kept, path: path)
-      } catch let error as ToolError {
-        failure = TransportError(.other, error.message)
-        return 0
       } catch {
-        failure = TransportError(.other, "\(error)")
+        failure = error
         return 0
       }
       bytesWritten += Int64(kept.count)
@@ -265,16 +265,44 @@ final class CurlTransfer: @unchecked Sendable {
     }
   }
 
-  /// Fills libcurl's buffer from the body's file.
+  /// Fills libcurl's buffer with the next bytes of the body: its head, then
+  /// its file, then its tail. Returning 0 ends the body.
   private func readBody(into buffer: UnsafeMutablePointer<CChar>?, length: Int) -> Int {
-    guard case .file(let fd, let path, _) = source, let buffer else { return LibCurl.readAbort }
-    while true {
-      let n = read(fd, buffer, length)
-      if n >= 0 { return n }
-      if errno == EINTR { continue }
-      failure = TransportError(.other, "cannot read '\(path)': \(systemReason())")
-      return LibCurl.readAbort
+    guard case .file(let body, let fd) = source, let buffer, length > 0 else { return LibCurl.readAbort }
+    let headEnd = Int64(body.head.count)
+    let fileEnd = headEnd + body.fileLength
+    let n: Int
+    if bodySent < headEnd {
+      n = Self.copy(body.head, from: Int(bodySent), into: buffer, length: length)
+    } else if bodySent < fileEnd {
+      let wanted = Int(min(Int64(length), fileEnd - bodySent))
+      var got: Int
+      repeat { got = read(fd, buffer, wanted) } while got < 0 && errno == EINTR
+      if got < 0 {
+        failure = ToolError.system(.noInput, "read", body.path)
+        return LibCurl.readAbort
+      }
+      if got == 0 {
+        // Shorter than when it was hashed: what was recorded is not what would go out.
+        failure = ToolError(.failure, "'\(body.path)' changed while it was being uploaded; run the upload again")
+        return LibCurl.readAbort
+      }
+      n = got
+    } else {
+      n = Self.copy(body.tail, from: Int(bodySent - fileEnd), into: buffer, length: length)
     }
+    bodySent += Int64(n)
+    return n
+  }
+
+  /// Copies what fits of `data` from `offset` into `buffer`, returning the count.
+  private static func copy(_ data: Data, from offset: Int, into buffer: UnsafeMutablePointer<CChar>, length: Int) -> Int {
+    let count = min(length, data.count - offset)
+    guard count > 0 else { return 0 }
+    data.withUnsafeBytes { bytes in
+      UnsafeMutableRawPointer(buffer).copyMemory(from: bytes.baseAddress! + offset, byteCount: count)
+    }
+    return count
   }
 
   /// The ``TransportError`` of a libcurl failure.

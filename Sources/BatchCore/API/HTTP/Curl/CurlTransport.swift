@@ -58,16 +58,16 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     }.response
   }
 
-  /// Streams the file at `path` as the request body, with a `Content-Length`.
+  /// Streams `body` (head, file, tail) as the request body, with one
+  /// `Content-Length`; the file is read as it goes out, never copied.
   ///
-  /// - Throws: ``TransportError``, or `CancellationError` when the task was cancelled.
-  public func upload(_ request: HTTPRequest, fromFile path: String) async throws -> HTTPResponse {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw TransportError(.other, "cannot read '\(path)': \(systemReason())") }
+  /// - Throws: ``TransportError``, `CancellationError` when the task was
+  ///   cancelled, or ``ToolError`` when the file cannot be read or has
+  ///   become shorter than ``FileBody/fileLength``.
+  public func upload(_ request: HTTPRequest, body: FileBody) async throws -> HTTPResponse {
+    let fd = try APIFileIO.openForReading(body.path)
     defer { close(fd) }
-    var info = stat()
-    guard fstat(fd, &info) == 0 else { throw TransportError(.other, "cannot read '\(path)': \(systemReason())") }
-    let source = CurlTransfer.Source.file(fd: fd, path: path, length: Int64(info.st_size))
+    let source = CurlTransfer.Source.file(body, fd: fd)
     return try await run(CurlTransfer(request, source: source, sink: .memory, limits: limits)).response
   }
 
