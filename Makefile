@@ -28,7 +28,7 @@ export POLL MAX_COST TOKEN_LIMIT COMPLETION_WINDOW
 .DELETE_ON_ERROR:
 .SUFFIXES:
 .PHONY: merged prepared uploaded created completed downloaded sorted cleaned retry status \
-	demo test test-library test-emulator bench install uninstall dist clean help tools cancelled
+	demo test test-library $(EMULATOR_TESTS) bench install uninstall dist clean help tools cancelled
 
 ## merged      run every stale step up to BATCH/items_classified.jsonl (the default target)
 merged: $(BATCH)/items_classified.jsonl
@@ -116,12 +116,14 @@ demo: $(BIN)/.built
 ## test        every test: the library, the emulator, and the tools end to end
 # Side by side, each job's output shown whole when it ends: the tools, the
 # portable build (for test_install.py only), the library's tests (their
-# debug build waits for the tools' build, SwiftPM holds .build for one
-# build at a time), and the emulator's tests, which need no build. Then the
-# tools end to end, in two workers (Tests/e2e/runner.py): most of their
-# time is spent waiting on the emulator's clock, not on the CPU.
+# debug build waits for the tools' build: SwiftPM holds .build for one
+# build at a time), and the emulator's two test files, which need no build.
+# Then the tools end to end, in worker processes side by side
+# (Tests/e2e/runner.py): most of their time is spent waiting on the
+# emulator's clock and the tools' pauses, not on the CPU.
+EMULATOR_TESTS := test-emulator test-emulator-day
 test:
-	$(MAKE) --no-print-directory -j4 -Otarget $(BIN)/.built $(STAGE)/.staged test-library test-emulator
+	$(MAKE) --no-print-directory -j5 -Otarget $(BIN)/.built $(STAGE)/.staged test-library $(EMULATOR_TESTS)
 	python3 Tests/e2e/all.py $(BIN)
 
 # The library's tests get a TMPDIR of their own, removed afterwards: a
@@ -132,9 +134,8 @@ test-library:
 	$(SWIFT) build --product batchlinePackageTests
 	tmp=$$(mktemp -d) && TMPDIR=$$tmp $(SWIFT) test --skip-build; status=$$?; rm -rf "$$tmp"; exit $$status
 
-test-emulator:
-	python3 Tests/emulator/test_emulator.py
-	python3 Tests/emulator/test_emulator_day.py
+$(EMULATOR_TESTS): test-%:
+	python3 Tests/emulator/test_$(subst -,_,$*).py
 
 ## bench       batchline against the article's Python steps (N=1000000 by default)
 bench: $(BIN)/.built

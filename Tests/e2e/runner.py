@@ -5,9 +5,10 @@
 
 Most of an end-to-end test's time goes on waiting (for the emulator's
 batches, for the tools' pauses between reads), not on the CPU, so JOBS
-workers (2 by default, or BATCHLINE_E2E_JOBS) take about 1/JOBS of the
-serial time on two cores. Tests can share a machine because each has its own
-temporary directory and its own emulator on a free port of 127.0.0.1.
+workers run side by side (BATCHLINE_E2E_JOBS, 3 by default: even on two
+cores three beat two; the figures are in docs/PERFORMANCE.md). Tests can
+share a machine because each has its own temporary directory and its own
+emulator on a free port of 127.0.0.1.
 
 A class with class or module fixtures (setUpClass: one install, one emulator
 for all its tests) runs whole in one worker; every other test is a unit of
@@ -336,7 +337,7 @@ def parse(argv):
     if not argv or argv[0].startswith("-"):
         return None
     bin_dir, rest = argv[0], argv[1:]
-    jobs = os.environ.get("BATCHLINE_E2E_JOBS", "2")
+    jobs = os.environ.get("BATCHLINE_E2E_JOBS") or "3"
     patterns, failfast, names = [], False, []
     while rest:
         arg = rest.pop(0)
