@@ -114,17 +114,26 @@ demo: $(BIN)/.built
 	sh scripts/demo.sh
 
 ## test        every test: the library, the emulator, and the tools end to end
-# Side by side, each job's output shown whole when it ends: the tools, the
-# portable build (for test_install.py only), the library's tests (their
-# debug build waits for the tools' build: SwiftPM holds .build for one
-# build at a time), and the emulator's two test files, which need no build.
-# Then the tools end to end, in worker processes side by side
-# (Tests/e2e/runner.py): most of their time is spent waiting on the
-# emulator's clock and the tools' pauses, not on the CPU.
+# First the two builds the tools' tests need, side by side: the tools, and
+# the portable build (for test_install.py only). Then the tools end to end,
+# in worker processes side by side (Tests/e2e/runner.py), while the
+# library's tests (their debug build needs .build, which SwiftPM lets one
+# build hold at a time: it is free now) and the emulator's two test files
+# run in the background; their output, each job's whole, follows the end to
+# end summary. Most of the tests' time is spent waiting on the emulator's
+# clock and the tools' pauses, not on the CPU. A background shell ignores
+# ^C: the trap stops that make, by its process id, which stops its jobs.
 EMULATOR_TESTS := test-emulator test-emulator-day
 test:
-	$(MAKE) --no-print-directory -j5 -Otarget $(BIN)/.built $(STAGE)/.staged test-library $(EMULATOR_TESTS)
-	python3 Tests/e2e/all.py $(BIN)
+	$(MAKE) --no-print-directory -j2 -Otarget $(BIN)/.built $(STAGE)/.staged
+	@echo 'the tools end to end; the library and the emulator meanwhile, their output after'
+	@log=$$(mktemp) lane=; trap 'rm -f "$$log"' EXIT; trap '[ -z "$$lane" ] || kill $$lane; exit 130' INT TERM; \
+	$(MAKE) --no-print-directory -j3 -Otarget test-library $(EMULATOR_TESTS) >"$$log" 2>&1 & lane=$$!; \
+	python3 Tests/e2e/all.py $(BIN); e2e=$$?; \
+	wait $$lane; others=$$?; lane=; cat "$$log"; \
+	echo "make test: the tools end to end $$([ $$e2e = 0 ] && echo passed || echo FAILED)," \
+		"the library and the emulator $$([ $$others = 0 ] && echo passed || echo FAILED)"; \
+	[ $$e2e = 0 ] && [ $$others = 0 ]
 
 # The library's tests get a TMPDIR of their own, removed afterwards: a
 # download that fails in-process leaves FoundationNetworking's temporary
