@@ -219,20 +219,21 @@ class Worker:
         return [json.loads(line) for line in lines if line]
 
     def stop(self):
-        """Closes stdin (an idle worker exits); kills by pid one that does not."""
+        """Closes stdin, on which an idle worker exits. One still in a test
+        (the run was interrupted) gets a moment to end on the same ^C, then
+        SIGTERM, which stops its emulators, then SIGKILL: each by its pid."""
         try:
             self.proc.stdin.close()
         except OSError:
             pass
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.terminate()
+        for graces, signal_it in ((10 if self.unit is None else 2, self.proc.terminate),
+                                  (10, self.proc.kill)):
             try:
-                self.proc.wait(timeout=10)
+                self.proc.wait(timeout=graces)
+                return
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+                signal_it()
+        self.proc.wait()
 
 
 class Report:
