@@ -206,8 +206,11 @@ class Worker:
 
     def give(self, unit):
         self.unit, self.reported = unit, set()
-        self.proc.stdin.write(json.dumps(unit) + "\n")
-        self.proc.stdin.flush()
+        try:
+            self.proc.stdin.write(json.dumps(unit) + "\n")
+            self.proc.stdin.flush()
+        except OSError:
+            pass  # It died: the end of its output reports the unit as failed.
 
     def records(self):
         """The records read so far, or None at the end of the worker's output."""
