@@ -28,7 +28,7 @@ export POLL MAX_COST TOKEN_LIMIT COMPLETION_WINDOW
 .DELETE_ON_ERROR:
 .SUFFIXES:
 .PHONY: merged prepared uploaded created completed downloaded sorted cleaned retry status \
-	demo test bench install uninstall dist clean help tools cancelled
+	demo test test-library $(EMULATOR_TESTS) bench install uninstall dist clean help tools cancelled
 
 ## merged      run every stale step up to BATCH/items_classified.jsonl (the default target)
 merged: $(BATCH)/items_classified.jsonl
@@ -114,13 +114,39 @@ demo: $(BIN)/.built
 	sh scripts/demo.sh
 
 ## test        every test: the library, the emulator, and the tools end to end
+# First the two builds the tools' tests need, side by side: the tools, and
+# the portable build (for test_install.py only). Then the tools end to end,
+# in worker processes side by side (Tests/e2e/runner.py), while the
+# library's tests (their debug build needs .build, which SwiftPM lets one
+# build hold at a time: it is free now) and the emulator's two test files
+# run in the background; their output, each job's whole, follows the end to
+# end summary. Most of the tests' time is spent waiting on the emulator's
+# clock and the tools' pauses, not on the CPU. A background shell ignores
+# ^C: the trap stops that make, by its process id, which stops its jobs.
+# That line names make through BACKGROUND_MAKE: a line that says $(MAKE)
+# runs even under make -n, and this one runs the tests.
+EMULATOR_TESTS := test-emulator test-emulator-day
+BACKGROUND_MAKE = $(MAKE)
+test:
+	$(MAKE) --no-print-directory -j2 -Otarget $(BIN)/.built $(STAGE)/.staged
+	@echo 'the tools end to end; the library and the emulator meanwhile, their output after'
+	@log=$$(mktemp) lane=; trap 'rm -f "$$log"' EXIT; trap '[ -z "$$lane" ] || kill $$lane; exit 130' INT TERM; \
+	$(BACKGROUND_MAKE) --no-print-directory -j3 -Otarget test-library $(EMULATOR_TESTS) >"$$log" 2>&1 & lane=$$!; \
+	python3 Tests/e2e/all.py $(BIN); e2e=$$?; \
+	wait $$lane; others=$$?; lane=; cat "$$log"; \
+	echo "make test: the tools end to end $$([ $$e2e = 0 ] && echo passed || echo FAILED)," \
+		"the library and the emulator $$([ $$others = 0 ] && echo passed || echo FAILED)"; \
+	[ $$e2e = 0 ] && [ $$others = 0 ]
+
 # The library's tests get a TMPDIR of their own, removed afterwards, so
 # that no scratch file a failing test leaves behind outlives the run.
-test: $(BIN)/.built $(STAGE)/.staged
-	tmp=$$(mktemp -d) && TMPDIR=$$tmp $(SWIFT) test; status=$$?; rm -rf "$$tmp"; exit $$status
-	python3 Tests/emulator/test_emulator.py
-	python3 Tests/emulator/test_emulator_day.py
-	python3 Tests/e2e/all.py $(BIN)
+# Their build leaves the eight debug tools out: nothing runs them.
+test-library:
+	$(SWIFT) build --product batchlinePackageTests
+	tmp=$$(mktemp -d) && TMPDIR=$$tmp $(SWIFT) test --skip-build; status=$$?; rm -rf "$$tmp"; exit $$status
+
+$(EMULATOR_TESTS): test-%:
+	python3 Tests/emulator/test_$(subst -,_,$*).py
 
 ## bench       batchline against the article's Python steps (N=1000000 by default)
 bench: $(BIN)/.built

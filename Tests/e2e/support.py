@@ -3,7 +3,7 @@ are run, the emulator, the files a run starts from, and the base test class.
 
 Each test_*.py here runs on its own or all together:
 
-    python3 Tests/e2e/all.py .build/release [unittest options, e.g. -k Corpus]
+    python3 Tests/e2e/all.py .build/release [-j JOBS] [-k PATTERN]... [-f] [TEST_NAME]...
     python3 Tests/e2e/test_keys.py .build/release
 
 The argument is the directory that holds the eight built tools (`make test`
@@ -236,7 +236,8 @@ class E2ETest(unittest.TestCase):
     def setUp(self):
         self.tmp = Path(tempfile.mkdtemp(prefix="batchline-e2e-"))
         if KEEP:
-            sys.stderr.write("\n  [%s: %s]\n" % (self.id(), self.tmp))
+            # The real stderr: all.py's workers capture sys.stderr during a test.
+            sys.__stderr__.write("\n  [%s: %s]\n" % (self.id(), self.tmp))
         else:
             self.addCleanup(shutil.rmtree, self.tmp, ignore_errors=True)
 
@@ -353,18 +354,27 @@ class TimedResult(unittest.TextTestResult):
         super().stopTest(test)
 
 
-def main(module=None):
-    """Runs the tests of `module`, or with none every Tests/e2e/test_*.py,
-    against the tools in the directory named by the first argument."""
+def use_tools(bin_dir):
+    """Points the tests at the tools in bin_dir; 66 (after a message) when
+    some are missing, else None."""
     global BIN
-    if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
-        sys.stderr.write("usage: python3 %s BIN_DIR [unittest options]\n" % sys.argv[0])
-        return 64
-    BIN = Path(sys.argv[1]).resolve()
+    BIN = Path(bin_dir).resolve()
     missing = [t for t in TOOLS if not os.access(BIN / t, os.X_OK)]
     if missing:
         sys.stderr.write("e2e: not built in %s: %s (run make tools)\n" % (BIN, ", ".join(missing)))
         return 66
+    return None
+
+
+def main(module=None):
+    """Runs the tests of `module`, or with none every Tests/e2e/test_*.py,
+    against the tools in the directory named by the first argument."""
+    if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
+        sys.stderr.write("usage: python3 %s BIN_DIR [unittest options]\n" % sys.argv[0])
+        return 64
+    status = use_tools(sys.argv[1])
+    if status:
+        return status
     # SIGTERM (a CI timeout, say) still stops the emulators through atexit.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.monotonic()

@@ -82,7 +82,7 @@ class LongDayTests(E2ETest):
     def test_batches_in_progress_for_long_are_read_once_per_poll(self):
         poll = 5
         emulator = self.start_emulator(speed=1)
-        emulator.config(validating_seconds=1, in_progress_seconds=30, per_request_seconds=0,
+        emulator.config(validating_seconds=1, in_progress_seconds=20, per_request_seconds=0,
                         finalizing_seconds=3)
         run = self.new_run()
         env = self.run_env(emulator, POLL=poll, BATCHLINE_MAX_REQUESTS=200)
@@ -98,7 +98,7 @@ class LongDayTests(E2ETest):
             self.assertLessEqual(count, bound, "%s read %d times in %.0f s with POLL=%d" % (
                 batch, count, wall, poll))
         # Counts creep on every read; without the pause they would cost a read a second.
-        self.assertGreater(wall, 30)
+        self.assertGreater(wall, 20)
         self.assertLessEqual(stats["batch_reads_total"], 5 * bound)
         # In a log: a line per batch per status change (validating at most,
         # in_progress, finalizing, completed), not one per change of counts.
@@ -126,8 +126,8 @@ class LongDayTests(E2ETest):
         self.assertTrue(all(f["status"] == "completed" for f in ledger["files"]))
 
     def test_another_job_holds_the_token_limit_at_validation(self):
-        # Three files of about 76,000 estimated tokens; 10% of 300,000 is free for 8 s.
-        emulator = self.held_emulator(0.9, 8, enqueued_token_limit={"gpt-4o-mini": 300000})
+        # Three files of about 76,000 estimated tokens; 10% of 300,000 is free for 5 s.
+        emulator = self.held_emulator(0.9, 5, enqueued_token_limit={"gpt-4o-mini": 300000})
         run = self.new_run()
         env = self.run_env(emulator, BATCHLINE_MAX_REQUESTS=334, BATCHLINE_CAPACITY_PAUSE=1)
         out, err = self.make("merged", "BATCH=%s" % run, env=env, timeout=200)
@@ -137,7 +137,7 @@ class LongDayTests(E2ETest):
         self.assertTrue(refused, "no batch was refused: the hold did not bite")
 
     def test_another_job_holds_the_token_limit_at_create(self):
-        emulator = self.held_emulator(0.9, 8, enqueued_token_limit={"gpt-4o-mini": 300000},
+        emulator = self.held_emulator(0.9, 5, enqueued_token_limit={"gpt-4o-mini": 300000},
                                       token_limit_at_create=429)
         run = self.new_run()
         env = self.run_env(emulator, BATCHLINE_MAX_REQUESTS=334, BATCHLINE_CAPACITY_PAUSE=1)
@@ -146,7 +146,7 @@ class LongDayTests(E2ETest):
         self.assertTrue(all(not f.get("previous_batches") for f in self.ledger(run)["files"]))
 
     def test_the_enqueued_request_limit_is_a_limit_of_its_own(self):
-        emulator = self.held_emulator(0.9, 8, enqueued_request_limit={"gpt-4o-mini": 2000})
+        emulator = self.held_emulator(0.9, 5, enqueued_request_limit={"gpt-4o-mini": 2000})
         run = self.new_run()
         env = self.run_env(emulator, BATCHLINE_MAX_REQUESTS=334, BATCHLINE_CAPACITY_PAUSE=1)
         out, err = self.make("merged", "BATCH=%s" % run, env=env, timeout=200)

@@ -101,7 +101,7 @@ class ReliabilityTests(unittest.TestCase):
 
     def test_truncated_downloads_and_transient_errors(self):
         expected = self.reference()
-        self.emulator.config(truncate_download_rate=0.5, http_429_rate=0.1, http_5xx_rate=0.1, retry_after=1)
+        self.emulator.config(truncate_download_rate=0.5, http_429_rate=0.1, http_5xx_rate=0.1, retry_after=0.2)
         run = self.new_run("flaky")
         result = None
         said = ""  # what every make said: the last one may have met no fault
