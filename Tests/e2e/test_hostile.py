@@ -300,20 +300,35 @@ class TestFiles(E2ETest):
             self.assertFalse(path.exists(), path)
         self.assertEqual(mine.read_text(), "mine")
 
-    def test_make_clean_removes_only_batchlines_files(self):
+    def finished_run_with_users_files(self, *names):
+        """A run through merge, and files of the user's own named `names` in it."""
         emulator = self.start_emulator()
         run = self.new_run(count=10)
         env = self.env(emulator)
         self.pipeline(run, env)
-        mine = [run / "in" / "notes.jsonl", run / "out" / "mine.jsonl", run / "out" / "batch_x.jsonl"]
+        mine = [run / name for name in names]
         for path in mine:
             path.write_text("{}\n")
+        return run, env, mine
+
+    def test_make_clean_removes_only_batchlines_files(self):
+        run, env, mine = self.finished_run_with_users_files("in/notes.jsonl", "out/mine.jsonl", "out/batch_x.jsonl")
         self.make("clean", "BATCH=%s" % run, env=env)
         for path in mine:
             self.assertTrue(path.exists(), path)
         for gone in ["status.json", "items_classified.jsonl", "in/batch_001.jsonl", "out/batch_001.jsonl"]:
             self.assertFalse((run / gone).exists(), gone)
         self.assertTrue((run / "items.jsonl").exists())
+
+    def test_a_new_prepare_removes_only_batchlines_files(self):
+        run, env, mine = self.finished_run_with_users_files("in/batch_notes.jsonl", "out/batch_x.jsonl",
+                                                            "out/batch_001.txt")
+        # Other items: the run starts afresh, and the old results go.
+        (run / "items.jsonl").write_bytes(b"".join(line + b"\n" for line in read_lines(run / "items.jsonl")[:5]))
+        self.tool("batch-prepare", run, env=env)
+        for path in mine:
+            self.assertTrue(path.exists(), path)
+        self.assertFalse((run / "out" / "batch_001.jsonl").exists())
 
     def test_merge_takes_the_runs_lock(self):
         import fcntl
