@@ -16,7 +16,7 @@ import sys
 import support
 from support import E2ETest, read_lines
 
-KEY = "sk-test-hostile-0123456789"
+KEY = "hostile-key-0123456789abcdef"
 LEAK = "sk-proj-EmulatorLeak"
 # ESC, the one-byte CSI (UTF-8 C2 9B), BEL, NUL, BS, DEL: none may come from the server.
 CONTROL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]")
@@ -130,6 +130,28 @@ class TestHostileText(E2ETest):
         self.assertIn(b"is not a request of this batch", err)
         self.assertEqual(err.count(b"\n"), 1, err)
         self.assert_clean(out, err, run=run)
+
+
+    def test_codes_and_models_in_result_lines_are_cleaned_in_merges_notes(self):
+        # The result file is the server's text too: an item's error code goes
+        # to merge's failure list, an unknown model to its no-price note.
+        emulator = self.start_emulator()
+        run = self.new_run(count=5)
+        env = self.env(emulator, key=KEY)
+        for name in ["batch-prepare", "batch-upload", "batch-create", "batch-wait", "batch-download"]:
+            self.raw_tool(name, run, env=env, expect=0)
+        secrets = " key=%s leaked=%s0123456789abcdef " % (KEY, LEAK)
+        path = run / "out" / "batch_001.jsonl"
+        lines = [json.loads(line) for line in path.read_bytes().splitlines()]
+        lines[0]["response"]["body"]["model"] = "gpt-hostile" + secrets + "\x1b]0;owned\x07\x1b[2J\x9b2J"
+        lines[1]["response"] = {"status_code": 400, "request_id": "req_1", "body": {"error": {
+            "code": "\x1b]0;owned\x07\x1b[2J" + secrets, "message": "refused", "type": "invalid_request_error"}}}
+        path.write_bytes(b"".join(json.dumps(line).encode() + b"\n" for line in lines))
+        outputs = list(self.raw_tool("batch-sort", run, env=env, expect=0))
+        out, err = self.raw_tool("batch-merge", run, env=env, expect=0)
+        self.assertIn(b"1 of 5 items failed", err)
+        self.assertIn(b"no price for 'gpt-hostile key=***", err)
+        self.assert_clean(*outputs, out, err, run=run)
 
 
 class TestBoundedReads(E2ETest):
@@ -282,20 +304,35 @@ class TestFiles(E2ETest):
             self.assertFalse(path.exists(), path)
         self.assertEqual(mine.read_text(), "mine")
 
-    def test_make_clean_removes_only_batchlines_files(self):
+    def finished_run_with_users_files(self, *names):
+        """A run through merge, and files of the user's own named `names` in it."""
         emulator = self.start_emulator()
         run = self.new_run(count=10)
         env = self.env(emulator)
         self.pipeline(run, env)
-        mine = [run / "in" / "notes.jsonl", run / "out" / "mine.jsonl", run / "out" / "batch_x.jsonl"]
+        mine = [run / name for name in names]
         for path in mine:
             path.write_text("{}\n")
+        return run, env, mine
+
+    def test_make_clean_removes_only_batchlines_files(self):
+        run, env, mine = self.finished_run_with_users_files("in/notes.jsonl", "out/mine.jsonl", "out/batch_x.jsonl")
         self.make("clean", "BATCH=%s" % run, env=env)
         for path in mine:
             self.assertTrue(path.exists(), path)
         for gone in ["status.json", "items_classified.jsonl", "in/batch_001.jsonl", "out/batch_001.jsonl"]:
             self.assertFalse((run / gone).exists(), gone)
         self.assertTrue((run / "items.jsonl").exists())
+
+    def test_a_new_prepare_removes_only_batchlines_files(self):
+        run, env, mine = self.finished_run_with_users_files("in/batch_notes.jsonl", "out/batch_x.jsonl",
+                                                            "out/batch_001.txt")
+        # Other items: the run starts afresh, and the old results go.
+        (run / "items.jsonl").write_bytes(b"".join(line + b"\n" for line in read_lines(run / "items.jsonl")[:5]))
+        self.tool("batch-prepare", run, env=env)
+        for path in mine:
+            self.assertTrue(path.exists(), path)
+        self.assertFalse((run / "out" / "batch_001.jsonl").exists())
 
     def test_merge_takes_the_runs_lock(self):
         import fcntl
@@ -336,6 +373,24 @@ class TestInput(E2ETest):
         run = self.new_run(name="dup", prompt=text)
         out, err = self.tool("batch-prepare", run, env=self.env(), expect=65)
         self.assertIn("prompt.json:3: key 'model' appears twice", self.assert_one_line(err, "batch-prepare"))
+
+    def test_an_output_field_edited_into_status_json_is_escaped(self):
+        # Prepare takes plain names only, but status.json is the user's to
+        # edit: the name merge writes still cannot forge another field.
+        emulator = self.start_emulator()
+        run = self.new_run(count=5)
+        env = self.env(emulator)
+        for name in support.PIPELINE[:-1]:
+            self.tool(name, run, env=env)
+        state = json.loads((run / "status.json").read_text())
+        forged = 'llm":"forged","z'  # written raw: "llm":"forged","z":<answer>
+        state["output_field"] = forged
+        (run / "status.json").write_text(json.dumps(state))
+        self.tool("batch-merge", run, env=env)
+        for line in read_lines(run / "items_classified.jsonl"):
+            item = json.loads(line)
+            self.assertIn(forged, item)
+            self.assertNotIn("llm", item)
 
     def test_a_base_url_with_credentials_is_refused_unshown(self):
         emulator = self.start_emulator()

@@ -20,7 +20,8 @@ public enum ServerText {
   /// dropped; tabs and line breaks become a space, so that a message stays
   /// on its line; bidirectional overrides, which reorder what the terminal
   /// shows, are dropped too. The key and anything shaped like a key is
-  /// replaced by `***` as in HTTP errors (``APIConfiguration/redact(_:key:)``).
+  /// replaced by `***` as in HTTP errors (``APIConfiguration/redact(_:key:)``);
+  /// without a `key`, so is every key the environment offers a provider.
   /// The result is at most `limit` characters, the last one `…` when cut.
   ///
   /// - Parameters:
@@ -40,6 +41,13 @@ public enum ServerText {
       }
     }
     var result = unsafe ? String(scalars) : text
+    if key == nil {
+      // Sort and merge hold no client that knows the key in use; an Azure
+      // key, say, is not shaped like one that redact(_:key:) finds.
+      for other in environmentKeys where result.contains(other) {
+        result = result.replacingOccurrences(of: other, with: "***")
+      }
+    }
     if mayHoldSecret(result, key: key) {
       result = APIConfiguration.redact(result, key: key)
     }
@@ -53,6 +61,13 @@ public enum ServerText {
   public static func clean(bytes: some Collection<UInt8>, limit: Int = 200) -> String {
     clean(String(decoding: bytes, as: UTF8.self), limit: limit)
   }
+
+  /// The values of every provider's key variables in this process's environment.
+  static let environmentKeys: [String] = {
+    let env = ProcessInfo.processInfo.environment
+    let names = Set(APIProvider.allCases.flatMap { ProviderProfile.standard(for: $0).keyVariables })
+    return names.compactMap { environmentValue(env, $0) }.filter { $0.count >= 4 }
+  }()
 
   /// Whether `scalar` may reach a terminal: not a C0 or C1 control, not DEL,
   /// not a bidirectional embedding, override or isolate.
