@@ -136,15 +136,15 @@ public struct RunDirectory: Sendable {
       throw ToolError.system(.failure, "open", lockPath)
     }
     close(fd)
-    // A tool killed a moment ago (Ctrl-C, then the same command again) holds
-    // its lock until the kernel has finished tearing it down: give it a
-    // second or two before calling it another tool at work.
-    for attempt in 0..<40 {
-      if let lock = try? FileLock(path: lockPath, exclusive: true, wait: false) { return lock }
-      if waiting || attempt == 39 { break }
-      usleep(50_000)
-    }
+    if let lock = try? FileLock(path: lockPath, exclusive: true, wait: false) { return lock }
     guard waiting else {
+      // A tool killed a moment ago (Ctrl-C, then the same command again)
+      // holds its lock until the kernel has finished tearing it down: give
+      // it two seconds before calling it another tool at work.
+      for _ in 0..<40 {
+        usleep(50_000)
+        if let lock = try? FileLock(path: lockPath, exclusive: true, wait: false) { return lock }
+      }
       throw ToolError(.tryAgainLater, "another batchline tool is working on '\(path)'; try again when it ends")
     }
     Diagnostics.note("another batchline tool is working on '\(path)'; waiting for it to end")

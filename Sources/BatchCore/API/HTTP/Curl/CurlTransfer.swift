@@ -57,7 +57,8 @@ final class CurlTransfer: @unchecked Sendable {
   private var headers: [String: String] = [:]
   private var headerBytes = 0
   private var body = Data()
-  private var bytesWritten: Int64 = 0
+  /// How many body bytes were kept, in memory or in the file.
+  private var bodyKept: Int64 = 0
   private var truncated = false
   /// Why a callback stopped the transfer, when the fault is not the network's
   /// (a ``TransportError``, or a ``ToolError`` for a local file).
@@ -83,9 +84,14 @@ final class CurlTransfer: @unchecked Sendable {
 
   private var isCancelled: Bool { lock.withLock { cancelled } }
 
-  /// The most body bytes kept of the current answer.
-  private var bodyLimit: Int {
-    (200..<300).contains(status ?? 200) ? limits.answerLimit : limits.errorPrefixLimit
+  /// The most body bytes kept of the current answer: all of a download's
+  /// success (it goes to disk), at most the limits of anything else.
+  private var bodyLimit: Int64? {
+    let success = (200..<300).contains(status ?? 200)
+    switch sink {
+    case .memory: return Int64(success ? limits.answerLimit : limits.errorPrefixLimit)
+    case .file: return success ? nil : Int64(limits.errorPrefixLimit)
+    }
   }
 
   /// Runs the transfer on `handle`, blocking the calling thread.
@@ -114,7 +120,7 @@ final class CurlTransfer: @unchecked Sendable {
       throw TransportError(.connectionLost, "connection closed without a valid response")
     }
     return Answer(
-      head: HTTPResponseHead(status: status, headers: headers), body: body, bytesWritten: bytesWritten,
+      head: HTTPResponseHead(status: status, headers: headers), body: body, bytesWritten: bodyKept,
       isTruncated: truncated)
   }
 
@@ -159,11 +165,12 @@ final class CurlTransfer: @unchecked Sendable {
       curl.set(handle, .post, 1)
       let data = data ?? Data()
       curl.set(handle, .postFieldSizeLarge, Int64(data.count))
-      // Copied by libcurl; an empty body still goes out with `Content-Length: 0`.
-      data.withUnsafeBytes { bytes in
-        var copy = [CChar](repeating: 0, count: bytes.count + 1)
-        copy.withUnsafeMutableBytes { $0.copyMemory(from: bytes) }
-        _ = copy.withUnsafeBufferPointer { curl.set(handle, .copyPostFields, pointer: $0.baseAddress) }
+      // libcurl copies that many bytes; an empty body still goes out with
+      // `Content-Length: 0` (an empty Data may have no address to give).
+      if data.isEmpty {
+        curl.set(handle, .copyPostFields, "")
+      } else {
+        data.withUnsafeBytes { _ = curl.set(handle, .copyPostFields, pointer: $0.baseAddress) }
       }
     case ("POST", .file(let body, _)):
       curl.set(handle, .post, 1)
@@ -235,34 +242,24 @@ final class CurlTransfer: @unchecked Sendable {
   /// Takes a piece of the body, within the limits; returning less than
   /// `bytes.count` stops the transfer.
   private func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Int {
+    var kept = bytes
+    if let limit = bodyLimit, Int64(bytes.count) > limit - bodyKept {
+      kept = UnsafeRawBufferPointer(rebasing: bytes.prefix(Int(max(0, limit - bodyKept))))
+      truncated = true
+    }
     switch sink {
     case .memory:
-      let room = bodyLimit - body.count
-      guard bytes.count <= room else {
-        body.append(contentsOf: bytes.prefix(max(0, room)))
-        truncated = true
-        return 0
-      }
-      body.append(contentsOf: bytes)
-      return bytes.count
+      body.append(contentsOf: kept)
     case .file(let fd, let path):
-      var kept = bytes
-      if !(200..<300).contains(status ?? 200) {
-        let room = Int64(limits.errorPrefixLimit) - bytesWritten
-        if Int64(bytes.count) > room {
-          kept = UnsafeRawBufferPointer(rebasing: bytes.prefix(Int(max(0, room))))
-          truncated = true
-        }
-      }
       do {
         try APIFileIO.writeAll(fd, kept, path: path)
       } catch {
         failure = error
         return 0
       }
-      bytesWritten += Int64(kept.count)
-      return truncated ? 0 : bytes.count
     }
+    bodyKept += Int64(kept.count)
+    return truncated ? 0 : bytes.count
   }
 
   /// Fills libcurl's buffer with the next bytes of the body: its head, then
